@@ -1,0 +1,87 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# kdist top-level Makefile.
+#
+#   make              build kmod/kdist.ko and the userspace parts
+#   make check        install missing dependencies, build, run the unit
+#                     tests and fuzzers briefly, then boot the test VM and
+#                     run every selftest (T=name runs one selftest)
+#   make demo         the main job: boot the VM and run the cluster demo
+#   make vm-shell     an interactive shell in the test VM, module loaded
+#   make style        checkpatch over kmod/
+#   make install      install the module, the tools and the man pages
+#
+# KDIR selects the kernel build tree; by default the running kernel's, or
+# else the newest one installed (on a build machine that runs a different
+# kernel, that is Debian's linux-headers-amd64).
+
+KVER ?= $(shell if [ -d /lib/modules/$$(uname -r)/build ]; then uname -r; \
+	else ls -1 /lib/modules 2>/dev/null | sort -V | tail -n 1; fi)
+KDIR ?= /lib/modules/$(KVER)/build
+PREFIX ?= /usr/local
+FUZZ_SECONDS ?= 10
+export KVER KDIR PREFIX
+
+SRC_DIR := $(CURDIR)
+LINUX_SRC := $(SRC_DIR)/build/linux-source
+
+.PHONY: all module userspace tools selftests deps linux-source check unit \
+	fuzz vm-check demo vm-shell style install clean
+
+all: module userspace
+
+module:
+	$(MAKE) -C $(KDIR) M=$(SRC_DIR) W=1 modules
+
+userspace: tools
+
+tools:
+	$(MAKE) -C tools
+
+selftests: linux-source tools
+	$(MAKE) -C tests/selftests
+
+deps:
+	@bash tools/install-deps.sh
+
+linux-source:
+	@bash tests/vm/fetch-linux-source.sh
+
+unit:
+	$(MAKE) -C tests/unit check
+
+fuzz:
+	$(MAKE) -C tests/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+vm-check: module selftests
+	bash tests/vm/run.sh --module kmod/kdist.ko $(if $(T),$(foreach t,$(T),--test $(t)))
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) fuzz
+	$(MAKE) vm-check
+
+demo: deps
+	$(MAKE) all selftests
+	bash tests/vm/run.sh --module kmod/kdist.ko --cmd "bash $(SRC_DIR)/tools/demo.sh"
+
+vm-shell: module selftests
+	bash tests/vm/run.sh --module kmod/kdist.ko --shell
+
+style: linux-source
+	$(LINUX_SRC)/scripts/checkpatch.pl --no-tree --strict --show-types \
+		--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES \
+		-f $(wildcard kmod/*.c kmod/*.h kmod/proto/*.c kmod/proto/*.h kmod/uapi/*.h)
+
+install: all
+	$(MAKE) -C $(KDIR) M=$(SRC_DIR) INSTALL_MOD_DIR=extra modules_install
+	-depmod -a $(KVER)
+	$(MAKE) -C tools install
+	install -D -m 0644 kmod/uapi/kdist.h $(DESTDIR)$(PREFIX)/include/kdist/kdist.h
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(SRC_DIR) clean || true
+	$(MAKE) -C tools clean
+	-$(MAKE) -C tests/selftests clean
+	rm -rf build

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A host is one network namespace with kdist state (see
+ * Documentation/design.md). Its state lives in net_generic() storage and is
+ * created and destroyed by the pernet operations in host.c.
+ */
+#ifndef _KDIST_HOST_H
+#define _KDIST_HOST_H
+
+#include <linux/mutex.h>
+#include <linux/socket.h>
+#include <linux/types.h>
+#include <net/net_namespace.h>
+#include <net/netlink.h>
+
+#include "uapi/kdist.h"
+
+/* The configuration of a host, as set through KDIST_CMD_HOST_SET. */
+struct kdist_conf {
+	char name[KDIST_HOST_NAME_MAX];
+	/* Listening address; ss_family is AF_INET or AF_INET6, port 0 = off. */
+	struct sockaddr_storage listen;
+	u8 secret[KDIST_SECRET_MAX_LEN];
+	u8 secret_len;
+	u32 tick_ms;
+	u32 session_timeout_ms;
+};
+
+struct kdist_host {
+	struct net *net;
+	/* Random, new each time this state is created. Never changes after. */
+	u64 incarnation;
+	/* Protects conf and listener. Taken in process context only. */
+	struct mutex conf_lock;
+	struct kdist_conf conf;
+	/* The listening socket, or NULL when the port is 0. */
+	struct socket *listener;
+};
+
+struct kdist_host *kdist_host_get(const struct net *net);
+u16 kdist_host_listen_port(const struct kdist_conf *conf);
+int kdist_host_apply(struct kdist_host *host, const struct kdist_conf *conf,
+		     struct netlink_ext_ack *extack);
+int kdist_host_count(void);
+bool kdist_host_name_valid(const char *name);
+
+int kdist_host_init(void);
+void kdist_host_exit(void);
+
+#endif /* _KDIST_HOST_H */

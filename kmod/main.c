@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kdist: module init and exit only. Each step registers one part; exit
+ * undoes them in reverse.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <net/genetlink.h>
+
+#include "device.h"
+#include "host.h"
+#include "netlink.h"
+
+static int __init kdist_init(void)
+{
+	int err;
+
+	err = kdist_host_init();
+	if (err)
+		goto err_host;
+	err = kdist_netlink_init();
+	if (err)
+		goto err_netlink;
+	err = kdist_device_init();
+	if (err)
+		goto err_device;
+	pr_info("kdist loaded, protocol version %d\n", KDIST_GENL_VERSION);
+	return 0;
+
+err_device:
+	kdist_netlink_exit();
+err_netlink:
+	kdist_host_exit();
+err_host:
+	return err;
+}
+
+static void __exit kdist_exit(void)
+{
+	kdist_device_exit();
+	kdist_netlink_exit();
+	kdist_host_exit();
+	pr_info("kdist unloaded\n");
+}
+
+module_init(kdist_init);
+module_exit(kdist_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("kdist: reliable, authenticated host-to-host message channel");
+MODULE_AUTHOR("The kdist developers");
+MODULE_ALIAS_GENL_FAMILY(KDIST_GENL_NAME);

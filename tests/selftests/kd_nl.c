@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+
+#include "kd_nl.h"
+
+/* Where the module reports how many hosts are alive. */
+#define HOSTS_PATH "/sys/class/misc/kdist/hosts"
+
+static int family_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct kd_nl *k = data;
+	struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr))
+		if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID)
+			k->family = mnl_attr_get_u16(a);
+	return MNL_CB_OK;
+}
+
+static int attr_cb(const struct nlattr *a, void *data)
+{
+	struct kd_nl *k = data;
+	int type = mnl_attr_get_type(a);
+
+	if (type > 0 && type <= KDIST_A_MAX)
+		k->tb[type] = a;
+	return MNL_CB_OK;
+}
+
+static int data_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct kd_nl *k = data;
+
+	if (k->family && nlh->nlmsg_type == k->family)
+		mnl_attr_parse(nlh, sizeof(struct genlmsghdr), attr_cb, k);
+	else if (!k->family)
+		return family_cb(nlh, data);
+	return MNL_CB_OK;
+}
+
+/* Copies the extack message of an error ack, if there is one. */
+static void keep_extack(struct kd_nl *k, const char *buf, size_t len)
+{
+	const struct nlmsghdr *nlh = (const void *)buf;
+	const struct nlmsgerr *err;
+	const struct nlattr *a;
+	size_t off;
+
+	k->extack[0] = 0;
+	if (!mnl_nlmsg_ok(nlh, (int)len) || nlh->nlmsg_type != NLMSG_ERROR)
+		return;
+	err = mnl_nlmsg_get_payload(nlh);
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	off = sizeof(*err);
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += mnl_nlmsg_get_payload_len(&err->msg);
+	mnl_attr_for_each(a, nlh, off)
+		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG)
+			snprintf(k->extack, sizeof(k->extack), "%s",
+				 mnl_attr_get_str(a));
+}
+
+int t_nl_talk(struct kd_nl *k, struct nlmsghdr *nlh)
+{
+	uint32_t portid = mnl_socket_get_portid(k->sock);
+	int ret;
+
+	memset(k->tb, 0, sizeof(k->tb));
+	k->extack[0] = 0;
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	if (mnl_socket_sendto(k->sock, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ret = mnl_socket_recvfrom(k->sock, k->reply, sizeof(k->reply));
+		if (ret < 0)
+			return -errno;
+		k->reply_len = ret;
+		keep_extack(k, k->reply, ret);
+		ret = mnl_cb_run(k->reply, ret, nlh->nlmsg_seq, portid,
+				 data_cb, k);
+		if (ret <= MNL_CB_STOP)
+			return ret < 0 ? -errno : 0;
+	}
+}
+
+struct nlmsghdr *t_nl_req(struct kd_nl *k, char *buf, uint8_t cmd)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct genlmsghdr *g;
+
+	nlh->nlmsg_type = k->family;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = ++k->seq;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->cmd = cmd;
+	g->version = KDIST_GENL_VERSION;
+	return nlh;
+}
+
+int t_nl_open(struct kd_nl *k)
+{
+	char buf[KD_NL_BUF];
+	struct nlmsghdr *nlh;
+	struct genlmsghdr *g;
+	int one = 1;
+
+	memset(k, 0, sizeof(*k));
+	k->seq = (uint32_t)time(NULL);
+	k->sock = mnl_socket_open(NETLINK_GENERIC);
+	if (!k->sock)
+		return -errno;
+	mnl_socket_setsockopt(k->sock, NETLINK_EXT_ACK, &one, sizeof(one));
+	if (mnl_socket_bind(k->sock, 0, MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = GENL_ID_CTRL;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = ++k->seq;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->cmd = CTRL_CMD_GETFAMILY;
+	g->version = 1;
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, KDIST_GENL_NAME);
+	return t_nl_talk(k, nlh);
+}
+
+void t_nl_close(struct kd_nl *k)
+{
+	if (k->sock)
+		mnl_socket_close(k->sock);
+	k->sock = NULL;
+}
+
+int t_nl_host_get(struct kd_nl *k)
+{
+	char buf[KD_NL_BUF];
+
+	return t_nl_talk(k, t_nl_req(k, buf, KDIST_CMD_HOST_GET));
+}
+
+int t_hosts(void)
+{
+	FILE *f = fopen(HOSTS_PATH, "r");
+	int n = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
