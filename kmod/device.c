@@ -3,9 +3,14 @@
  * /dev/kdist, the data plane. open() gives an unbound file that belongs to
  * the network namespace (host) of the opener, as a /dev/net/tun file does;
  * the file holds a reference on that namespace until it is released.
+ * KDIST_IOC_BIND makes it a node (node.c); reads, writes and poll then go
+ * to the node.
  *
  * The device is mode 0666: running a node needs no privilege, as opening a
  * TCP socket needs none. Configuring the host does, on the netlink side.
+ *
+ * read_iter and write_iter honour IOCB_NOWAIT and open sets FMODE_NOWAIT,
+ * so io_uring can run them inline, without its worker threads.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -19,12 +24,16 @@
 
 #include "device.h"
 #include "host.h"
+#include "node.h"
 
 /* Mode of the /dev/kdist node: read and write for everyone. */
 #define KDIST_DEVICE_MODE	0666
 
 struct kdist_file {
 	struct net *net;
+	/* Protects the binding: node goes from NULL to a node, once. */
+	struct mutex bind_lock;
+	struct kdist_node *node;
 };
 
 static int kdist_open(struct inode *inode, struct file *file)
@@ -35,6 +44,7 @@ static int kdist_open(struct inode *inode, struct file *file)
 	if (!kf)
 		return -ENOMEM;
 	kf->net = get_net(current->nsproxy->net_ns);
+	mutex_init(&kf->bind_lock);
 	file->private_data = kf;
 	file->f_mode |= FMODE_NOWAIT;
 	return stream_open(inode, file);
@@ -44,15 +54,119 @@ static int kdist_release(struct inode *inode, struct file *file)
 {
 	struct kdist_file *kf = file->private_data;
 
+	if (kf->node)
+		kdist_node_close(kf->node);
+	mutex_destroy(&kf->bind_lock);
 	put_net(kf->net);
 	kfree(kf);
 	return 0;
+}
+
+/* The bound node, or NULL. Pairs with the release store in bind(). */
+static struct kdist_node *file_node(struct file *file)
+{
+	struct kdist_file *kf = file->private_data;
+
+	return smp_load_acquire(&kf->node);
+}
+
+static ssize_t kdist_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct kdist_node *node = file_node(iocb->ki_filp);
+
+	if (!node)
+		return -ENOTCONN;
+	return kdist_node_read(node, to, iocb->ki_flags & IOCB_NOWAIT ||
+				     iocb->ki_filp->f_flags & O_NONBLOCK);
+}
+
+static ssize_t kdist_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct kdist_node *node = file_node(iocb->ki_filp);
+
+	if (!node)
+		return -ENOTCONN;
+	return kdist_node_write(node, from, iocb->ki_flags & IOCB_NOWAIT ||
+				      iocb->ki_filp->f_flags & O_NONBLOCK);
+}
+
+static __poll_t kdist_poll(struct file *file, poll_table *wait)
+{
+	struct kdist_node *node = file_node(file);
+
+	if (!node)
+		return EPOLLERR;
+	return kdist_node_poll(node, file, wait);
+}
+
+static long bind(struct file *file, struct kdist_bind __user *arg)
+{
+	struct kdist_file *kf = file->private_data;
+	struct kdist_bind b;
+	struct kdist_node *node;
+	long ret = 0;
+
+	if (copy_from_user(&b, arg, sizeof(b)))
+		return -EFAULT;
+	if (!memchr(b.name, 0, sizeof(b.name)))
+		return -EINVAL;
+	mutex_lock(&kf->bind_lock);
+	if (kf->node) {
+		ret = -EISCONN;
+		goto out;
+	}
+	node = kdist_node_create(kdist_host_get(kf->net), b.name);
+	if (IS_ERR(node)) {
+		ret = PTR_ERR(node);
+		goto out;
+	}
+	b.creation = node->creation;
+	if (copy_to_user(&arg->creation, &b.creation, sizeof(b.creation)))
+		ret = -EFAULT;
+	/* The node stays bound even if the creation could not be copied. */
+	smp_store_release(&kf->node, node);
+out:
+	mutex_unlock(&kf->bind_lock);
+	return ret;
+}
+
+static long list_nodes(struct file *file, struct kdist_nodes __user *arg)
+{
+	struct kdist_file *kf = file->private_data;
+	struct kdist_nodes req;
+	int n;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	n = kdist_node_list(kdist_host_get(kf->net), u64_to_user_ptr(req.buf),
+			    req.count, &req.total);
+	if (n < 0)
+		return n;
+	req.count = n;
+	return copy_to_user(arg, &req, sizeof(req)) ? -EFAULT : 0;
+}
+
+static long kdist_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	switch (cmd) {
+	case KDIST_IOC_BIND:
+		return bind(file, (void __user *)arg);
+	case KDIST_IOC_NODES:
+		return list_nodes(file, (void __user *)arg);
+	default:
+		return -ENOTTY;
+	}
 }
 
 static const struct file_operations kdist_fops = {
 	.owner = THIS_MODULE,
 	.open = kdist_open,
 	.release = kdist_release,
+	.read_iter = kdist_read_iter,
+	.write_iter = kdist_write_iter,
+	.poll = kdist_poll,
+	.unlocked_ioctl = kdist_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = no_llseek,
 };
 

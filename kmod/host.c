@@ -131,7 +131,18 @@ int kdist_host_apply(struct kdist_host *host, const struct kdist_conf *conf,
 		host->listener = sock;
 	}
 	host->conf = *conf;
+	spin_lock(&host->name_lock);
+	memcpy(host->name, conf->name, sizeof(host->name));
+	spin_unlock(&host->name_lock);
 	return 0;
+}
+
+/* Copies the host name into buf (KDIST_HOST_NAME_MAX bytes). Any context. */
+void kdist_host_name(struct kdist_host *host, char *buf)
+{
+	spin_lock(&host->name_lock);
+	memcpy(buf, host->name, KDIST_HOST_NAME_MAX);
+	spin_unlock(&host->name_lock);
 }
 
 static int __net_init kdist_net_init(struct net *net)
@@ -143,6 +154,13 @@ static int __net_init kdist_net_init(struct net *net)
 	mutex_init(&host->conf_lock);
 	conf_init(&host->conf);
 	host->listener = NULL;
+	spin_lock_init(&host->name_lock);
+	memcpy(host->name, host->conf.name, sizeof(host->name));
+	spin_lock_init(&host->nodes_lock);
+	hash_init(host->nodes);
+	host->next_creation = 0;
+	init_waitqueue_head(&host->space_wq);
+	atomic_set(&host->space_gen, 0);
 	atomic_inc(&kdist_hosts);
 	pr_debug("host %s incarnation %016llx created\n", host->conf.name,
 		 host->incarnation);
@@ -153,6 +171,8 @@ static void __net_exit kdist_net_exit(struct net *net)
 {
 	struct kdist_host *host = kdist_host_get(net);
 
+	/* Files of /dev/kdist hold the namespace: no node is left here. */
+	WARN_ON_ONCE(!hash_empty(host->nodes));
 	mutex_lock(&host->conf_lock);
 	kdist_socket_release(host->listener);
 	host->listener = NULL;

@@ -7,13 +7,20 @@
 #ifndef _KDIST_HOST_H
 #define _KDIST_HOST_H
 
+#include <linux/atomic.h>
+#include <linux/hashtable.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
 #include <linux/socket.h>
 #include <linux/types.h>
 #include <net/net_namespace.h>
 #include <net/netlink.h>
 
 #include "uapi/kdist.h"
+
+/* log2 of the buckets of a host's node table. */
+#define KDIST_NODES_HASH_BITS	6
 
 /* The configuration of a host, as set through KDIST_CMD_HOST_SET. */
 struct kdist_conf {
@@ -35,6 +42,22 @@ struct kdist_host {
 	struct kdist_conf conf;
 	/* The listening socket, or NULL when the port is 0. */
 	struct socket *listener;
+
+	/* Protects name, a copy of conf.name for the data path. */
+	spinlock_t name_lock;
+	char name[KDIST_HOST_NAME_MAX];
+
+	/*
+	 * Protects the nodes table (writers; readers use RCU) and
+	 * next_creation. Process context only.
+	 */
+	spinlock_t nodes_lock;
+	DECLARE_HASHTABLE(nodes, KDIST_NODES_HASH_BITS);
+	u64 next_creation;
+	/* Writers waiting for room in a queue or in their send budget. */
+	wait_queue_head_t space_wq;
+	/* Bumped whenever a queue of this host frees room (see node.c). */
+	atomic_t space_gen;
 };
 
 struct kdist_host *kdist_host_get(const struct net *net);
@@ -42,6 +65,7 @@ u16 kdist_host_listen_port(const struct kdist_conf *conf);
 int kdist_host_apply(struct kdist_host *host, const struct kdist_conf *conf,
 		     struct netlink_ext_ack *extack);
 int kdist_host_count(void);
+void kdist_host_name(struct kdist_host *host, char *buf);
 bool kdist_host_name_valid(const char *name);
 
 int kdist_host_init(void);

@@ -17,8 +17,10 @@
  * namespace (GENL_UNS_ADMIN_PERM); without it the kernel answers -EPERM.
  * Reads are open to everyone in the namespace. Attributes are validated
  * strictly: an attribute type beyond KDIST_A_MAX, or one of the wrong size,
- * gets -EINVAL; a value outside its range gets -ERANGE; a read-only attribute
- * in a request gets -EINVAL. Every failure carries an extended ACK message.
+ * gets -EINVAL; a value outside its range, or a binary attribute (address,
+ * secret) whose length is outside its range, gets -ERANGE; a read-only
+ * attribute in a request gets -EINVAL. Every failure carries an extended ACK
+ * message.
  *
  * KDIST_CMD_HOST_GET
  * ------------------
@@ -66,7 +68,7 @@
  *   Never sent by userspace (-EOPNOTSUPP). Sent by the kernel on the
  *   KDIST_GENL_MCGRP_EVENTS group:
  *
- *     KDIST_A_EVENT: u32, enum kdist_event
+ *     KDIST_A_EVENT: u32, enum kdist_genl_event
  *     KDIST_A_HOST_NAME, KDIST_A_HOST_INCARNATION: the host that changed or
  *                                                  the peer host concerned
  *     KDIST_A_REASON: u32, enum kdist_reason, where one applies
@@ -75,12 +77,44 @@
  * ----------
  *
  * open("/dev/kdist") gives an unbound file in the caller's network
- * namespace. KDIST_IOC_BIND binds a name and makes the file a node; the
- * node lives until the file is released. The device node is mode 0666:
+ * namespace. KDIST_IOC_BIND binds a name and makes the file a node,
+ * "name@host", with a 64-bit creation that is never reused on that host;
+ * the node lives until the file is released. The device node is mode 0666:
  * any local user may run a node, as any local user may open a TCP socket;
  * configuration stays behind CAP_NET_ADMIN on the netlink family.
- * The data-plane frame formats are defined with the channel and are
- * documented in Documentation/uapi.md.
+ *
+ * write() takes one or more messages, each a struct kdist_tx followed by
+ * dst_len bytes of destination name ("node" for this host, or
+ * "node@host"), then len bytes of payload, then zero padding up to the next
+ * multiple of KDIST_ALIGN bytes (KDIST_TX_SIZE() gives the whole size).
+ * Every header of the buffer is checked before anything is sent:
+ *
+ *   -EINVAL    a header is malformed (short buffer, bad type, unknown flag,
+ *              bad destination name, non-zero padding); nothing is sent
+ *   -EMSGSIZE  a payload is over KDIST_MSG_MAX; nothing is sent
+ *   -ENOENT    a destination on this host has no node of that name;
+ *              nothing is sent
+ *   -EHOSTUNREACH a destination host has no link; nothing is sent
+ *   -ENOTCONN  the file is not bound
+ *
+ * Then the messages are queued in order. If the queues cannot take them
+ * all, the call stops at a message boundary and returns the number of
+ * bytes of the messages it queued; if none fits, a non-blocking call
+ * returns -EAGAIN and a blocking one waits for room. A message to a
+ * destination whose creation is given and is not its current one, or that
+ * is known down, is not delivered: it is counted and reported back to the
+ * sender as a KDIST_EV_UNDELIVERABLE event carrying the message's cookie.
+ *
+ * read() returns whole messages, as many as fit, each a struct kdist_rx,
+ * src_len bytes of source name ("node@host"), len bytes of payload, and
+ * padding to KDIST_ALIGN. A buffer too small for the first message gets
+ * -EMSGSIZE (the message stays queued). An empty queue gives -EAGAIN to a
+ * non-blocking reader. Events (KDIST_RX_EVENT) arrive in the same stream,
+ * in order with the messages from the same peer; their payload is a
+ * struct kdist_event.
+ *
+ * poll() reports EPOLLIN when a message or event is queued and EPOLLOUT
+ * when the node can queue at least one more message.
  */
 
 #ifndef _UAPI_KDIST_H
@@ -144,7 +178,7 @@ enum kdist_host_flag {
 	__KDIST_HOST_F_ALL = KDIST_HOST_F_CLEAR_SECRET
 };
 
-enum kdist_event {
+enum kdist_genl_event {
 	KDIST_EVENT_NONE,
 	KDIST_EVENT_HOST_CHANGED,
 	__KDIST_EVENT_LAST
@@ -155,5 +189,119 @@ enum kdist_reason {
 	KDIST_REASON_ADMIN,
 	__KDIST_REASON_LAST
 };
+
+/* ---- Data plane: /dev/kdist ---- */
+
+/* Node names: 1 to KDIST_NODE_NAME_MAX - 1 characters of [A-Za-z0-9._-]. */
+#define KDIST_NODE_NAME_MAX	64
+/* "node@host" without NUL, at most this many bytes. */
+#define KDIST_ADDR_MAX		(KDIST_NODE_NAME_MAX + KDIST_HOST_NAME_MAX)
+/* Largest message payload, in bytes (1 MiB). */
+#define KDIST_MSG_MAX		(1U << 20)
+/* Every frame in a read or write buffer starts on this boundary, in bytes. */
+#define KDIST_ALIGN		8
+#define KDIST_ALIGN_UP(x)	(((x) + KDIST_ALIGN - 1) & ~(__u64)(KDIST_ALIGN - 1))
+
+enum kdist_tx_type {
+	/* Send the payload to the destination node. */
+	KDIST_TX_MSG = 1,
+	/* Ping the destination node; its kernel answers KDIST_RX_PONG. */
+	KDIST_TX_PING = 2,
+	__KDIST_TX_LAST
+};
+
+enum kdist_tx_flag {
+	__KDIST_TX_F_ALL = 0
+};
+
+struct kdist_tx {
+	__u32 len;		/* payload length, in bytes */
+	__u16 type;		/* enum kdist_tx_type */
+	__u8 flags;		/* enum kdist_tx_flag; unknown bits: -EINVAL */
+	__u8 dst_len;		/* length of the destination name, in bytes */
+	__u64 dst_creation;	/* 0: whatever incarnation is current */
+	__u64 cookie;		/* caller's tag, echoed in events and pongs */
+};
+#define KDIST_TX_SIZE(dst_len, len) \
+	KDIST_ALIGN_UP(sizeof(struct kdist_tx) + (dst_len) + (len))
+
+enum kdist_rx_type {
+	KDIST_RX_MSG = 1,
+	KDIST_RX_EVENT = 2,
+	KDIST_RX_PONG = 3,
+	__KDIST_RX_LAST
+};
+
+struct kdist_rx {
+	__u32 len;		/* payload length, in bytes */
+	__u16 type;		/* enum kdist_rx_type */
+	__u8 flags;		/* none defined yet: always 0 */
+	__u8 src_len;		/* length of the source name, in bytes */
+	__u64 src_creation;	/* creation of the source node */
+	__u64 cookie;		/* PONG: the ping's cookie; else 0 */
+};
+#define KDIST_RX_SIZE(src_len, len) \
+	KDIST_ALIGN_UP(sizeof(struct kdist_rx) + (src_len) + (len))
+
+/* Events on a node's file (KDIST_RX_EVENT). The source is the node or host
+ * concerned.
+ */
+enum kdist_node_event {
+	KDIST_EV_NODEUP = 1,
+	KDIST_EV_NODEDOWN = 2,
+	KDIST_EV_UNREACHABLE = 3,
+	KDIST_EV_REACHABLE = 4,
+	/* A message of ours could not be delivered; cookie says which. */
+	KDIST_EV_UNDELIVERABLE = 5,
+	__KDIST_EV_LAST
+};
+
+enum kdist_down_reason {
+	KDIST_DOWN_NONE = 0,
+	KDIST_DOWN_CLOSED = 1,		/* the node's file was closed */
+	KDIST_DOWN_TICK_TIMEOUT = 2,	/* no traffic for the tick timeout */
+	KDIST_DOWN_SESSION_TIMEOUT = 3,	/* link down for the session timeout */
+	KDIST_DOWN_PEER_RESTARTED = 4,	/* the peer host has a new incarnation */
+	KDIST_DOWN_ADMIN = 5,		/* disconnected_by_admin */
+	KDIST_DOWN_NOPROC = 6,		/* no such node (undeliverable) */
+	KDIST_DOWN_STALE = 7,		/* old creation (undeliverable) */
+	__KDIST_DOWN_LAST
+};
+
+struct kdist_event {
+	__u32 event;		/* enum kdist_node_event */
+	__u32 reason;		/* enum kdist_down_reason */
+	__u64 creation;		/* creation of the node concerned */
+	__u64 cookie;		/* UNDELIVERABLE: the message's cookie */
+};
+
+struct kdist_bind {
+	char name[KDIST_NODE_NAME_MAX];	/* in: NUL-terminated node name */
+	__u64 creation;			/* out: the node's creation */
+};
+
+enum kdist_node_state {
+	KDIST_NODE_UP = 1,
+	KDIST_NODE_UNREACHABLE = 2,
+};
+
+struct kdist_node_info {
+	char name[KDIST_NODE_NAME_MAX];
+	char host[KDIST_HOST_NAME_MAX];
+	__u64 creation;
+	__u32 state;		/* enum kdist_node_state */
+	__u32 local;		/* 1 if on this host */
+};
+
+struct kdist_nodes {
+	__u64 buf;		/* in: pointer to an array of kdist_node_info */
+	__u32 count;		/* in: array length; out: entries filled */
+	__u32 total;		/* out: entries that exist (may exceed count) */
+};
+
+/* ioctl type byte of /dev/kdist. */
+#define KDIST_IOC_TYPE		0xd1
+#define KDIST_IOC_BIND		_IOWR(KDIST_IOC_TYPE, 1, struct kdist_bind)
+#define KDIST_IOC_NODES		_IOWR(KDIST_IOC_TYPE, 2, struct kdist_nodes)
 
 #endif /* _UAPI_KDIST_H */

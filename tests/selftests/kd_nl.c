@@ -66,9 +66,26 @@ static void keep_extack(struct kd_nl *k, const char *buf, size_t len)
 				 mnl_attr_get_str(a));
 }
 
+/* Does the buffer hold a message of our family (a reply, not an ack)? */
+static int has_reply(const char *buf, size_t len)
+{
+	const struct nlmsghdr *nlh = (const void *)buf;
+	int left = (int)len;
+
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
+		if (nlh->nlmsg_type >= NLMSG_MIN_TYPE)
+			return 1;
+	return 0;
+}
+
+/*
+ * The attributes in k->tb point into k->reply, so the final ack is read
+ * into a scratch buffer and never overwrites the reply.
+ */
 int t_nl_talk(struct kd_nl *k, struct nlmsghdr *nlh)
 {
 	uint32_t portid = mnl_socket_get_portid(k->sock);
+	char buf[KD_NL_BUF];
 	int ret;
 
 	memset(k->tb, 0, sizeof(k->tb));
@@ -77,13 +94,19 @@ int t_nl_talk(struct kd_nl *k, struct nlmsghdr *nlh)
 	if (mnl_socket_sendto(k->sock, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
-		ret = mnl_socket_recvfrom(k->sock, k->reply, sizeof(k->reply));
+		ret = mnl_socket_recvfrom(k->sock, buf, sizeof(buf));
 		if (ret < 0)
 			return -errno;
-		k->reply_len = ret;
-		keep_extack(k, k->reply, ret);
-		ret = mnl_cb_run(k->reply, ret, nlh->nlmsg_seq, portid,
-				 data_cb, k);
+		if (has_reply(buf, ret)) {
+			memcpy(k->reply, buf, ret);
+			k->reply_len = ret;
+			ret = mnl_cb_run(k->reply, ret, nlh->nlmsg_seq, portid,
+					 data_cb, k);
+		} else {
+			keep_extack(k, buf, ret);
+			ret = mnl_cb_run(buf, ret, nlh->nlmsg_seq, portid,
+					 data_cb, k);
+		}
 		if (ret <= MNL_CB_STOP)
 			return ret < 0 ? -errno : 0;
 	}

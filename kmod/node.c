@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Nodes: a /dev/kdist file bound to a name is the node "name@host".
+ *
+ * Each host keeps its nodes in a hash table under host->nodes_lock; lookups
+ * run under RCU and take a reference. A node has one receive queue of
+ * struct kdist_msg, already laid out as read() returns them, so a read is a
+ * copy. Messages and events share the queue, which keeps an event in order
+ * with the messages that came before it.
+ *
+ * Memory is bounded twice: a node's receive queue holds at most
+ * KDIST_NODE_RXQ_MAX bytes of messages (events are never refused), and a
+ * node may have at most KDIST_NODE_TX_MAX bytes of its own messages waiting
+ * unconsumed anywhere. A writer that meets either bound gets -EAGAIN or
+ * sleeps on host->space_wq, which every consumption wakes. poll() reports
+ * EPOLLOUT while the budget has room and the node's last write did not meet
+ * a full queue, or some queue freed room since (host->space_gen).
+ *
+ * Lifetime: the file owns the first reference. kdist_node_close(), called
+ * from release, unhashes the node, marks it dead and frees its queue; a
+ * lookup that raced with it may still hold a reference, and its enqueue
+ * then fails with -EPIPE. The node is freed after an RCU grace period once
+ * the last reference is gone. Messages hold a reference on their sender for
+ * its send budget.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/rculist.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/stringhash.h>
+#include <linux/timekeeping.h>
+
+#include "host.h"
+#include "node.h"
+#include "proto/kd_addr.h"
+
+struct kdist_msg *kdist_msg_alloc(u16 type, const char *src, u8 src_len,
+				  u64 src_creation, u64 cookie, u32 len,
+				  gfp_t gfp)
+{
+	size_t size = KDIST_RX_SIZE(src_len, len);
+	size_t head = sizeof(struct kdist_rx) + src_len;
+	struct kdist_msg *msg;
+	struct kdist_rx *rx;
+
+	msg = kvmalloc(sizeof(*msg) + size, gfp);
+	if (!msg)
+		return NULL;
+	msg->sender = NULL;
+	msg->size = size;
+	rx = (struct kdist_rx *)msg->data;
+	rx->len = len;
+	rx->type = type;
+	rx->flags = 0;
+	rx->src_len = src_len;
+	rx->src_creation = src_creation;
+	rx->cookie = cookie;
+	memcpy(msg->data + sizeof(*rx), src, src_len);
+	memset(msg->data + head + len, 0, size - head - len);
+	return msg;
+}
+
+static void node_free_rcu(struct rcu_head *rcu)
+{
+	kfree(container_of(rcu, struct kdist_node, rcu));
+}
+
+static void node_release(struct kref *ref)
+{
+	struct kdist_node *node = container_of(ref, struct kdist_node, ref);
+
+	mutex_destroy(&node->read_lock);
+	call_rcu(&node->rcu, node_free_rcu);
+}
+
+void kdist_node_put(struct kdist_node *node)
+{
+	kref_put(&node->ref, node_release);
+}
+
+/* Frees a message and gives its bytes back to its sender's budget. */
+void kdist_msg_free(struct kdist_msg *msg)
+{
+	struct kdist_node *sender = msg->sender;
+
+	if (sender) {
+		atomic_long_sub(msg->size, &sender->tx_outstanding);
+		wake_up_interruptible_poll(&sender->host->space_wq, EPOLLOUT);
+		kdist_node_put(sender);
+	}
+	kvfree(msg);
+}
+
+static u32 name_hash(const char *name)
+{
+	return full_name_hash(NULL, name, strlen(name));
+}
+
+static struct kdist_node *find_locked(struct kdist_host *host,
+				      const char *name)
+{
+	struct kdist_node *node;
+
+	hash_for_each_possible_rcu(host->nodes, node, hnode, name_hash(name))
+		if (!strcmp(node->name, name))
+			return node;
+	return NULL;
+}
+
+/* Returns the live node called @name with a reference, or NULL. */
+struct kdist_node *kdist_node_lookup(struct kdist_host *host,
+				     const char *name)
+{
+	struct kdist_node *node;
+
+	rcu_read_lock();
+	node = find_locked(host, name);
+	if (node && !kref_get_unless_zero(&node->ref))
+		node = NULL;
+	rcu_read_unlock();
+	return node;
+}
+
+/* Writes "name@host" (no NUL) into buf, KDIST_ADDR_MAX bytes; returns length. */
+int kdist_node_addr(const struct kdist_node *node, char *buf)
+{
+	char host[KDIST_HOST_NAME_MAX];
+
+	kdist_host_name(node->host, host);
+	return scnprintf(buf, KDIST_ADDR_MAX, "%s@%s", node->name, host);
+}
+
+/*
+ * A creation is never reused on a host: it grows by at least one per node
+ * and starts from the wall clock in nanoseconds, so a host made again
+ * (a new namespace, a reloaded module) continues above the old values.
+ */
+static u64 next_creation(struct kdist_host *host)
+{
+	u64 now = ktime_get_real_ns();
+
+	lockdep_assert_held(&host->nodes_lock);
+	host->next_creation = max(host->next_creation + 1, now);
+	return host->next_creation;
+}
+
+static void node_init(struct kdist_node *node, struct kdist_host *host,
+		      const char *name)
+{
+	kref_init(&node->ref);
+	node->host = host;
+	strscpy(node->name, name, sizeof(node->name));
+	node->owner = task_tgid_vnr(current);
+	spin_lock_init(&node->lock);
+	INIT_LIST_HEAD(&node->rxq);
+	mutex_init(&node->read_lock);
+	init_waitqueue_head(&node->wq);
+}
+
+static void announce(struct kdist_node *node, u32 event, u32 reason)
+{
+	struct kdist_event ev = {
+		.event = event,
+		.reason = reason,
+		.creation = node->creation,
+	};
+	char addr[KDIST_ADDR_MAX];
+	int len = kdist_node_addr(node, addr);
+
+	kdist_node_broadcast(node->host, node, addr, len, &ev);
+}
+
+/*
+ * Binds @name on @host. Returns the node, or ERR_PTR(-EINVAL) for a bad
+ * name, ERR_PTR(-EADDRINUSE) if a node of that name is bound, or
+ * ERR_PTR(-ENOMEM). Every other node of the host is told nodeup.
+ */
+struct kdist_node *kdist_node_create(struct kdist_host *host,
+				     const char *name)
+{
+	struct kdist_node *node;
+
+	if (!kd_addr_name_valid(name, strnlen(name, KDIST_NODE_NAME_MAX),
+				KDIST_NODE_NAME_MAX - 1))
+		return ERR_PTR(-EINVAL);
+	node = kzalloc(sizeof(*node), GFP_KERNEL);
+	if (!node)
+		return ERR_PTR(-ENOMEM);
+	node_init(node, host, name);
+	spin_lock(&host->nodes_lock);
+	if (find_locked(host, name)) {
+		spin_unlock(&host->nodes_lock);
+		mutex_destroy(&node->read_lock);
+		kfree(node);
+		return ERR_PTR(-EADDRINUSE);
+	}
+	node->creation = next_creation(host);
+	hash_add_rcu(host->nodes, &node->hnode, name_hash(name));
+	spin_unlock(&host->nodes_lock);
+	announce(node, KDIST_EV_NODEUP, KDIST_DOWN_NONE);
+	return node;
+}
+
+static void drop_queue(struct kdist_node *node)
+{
+	struct kdist_msg *msg, *tmp;
+	LIST_HEAD(q);
+
+	spin_lock(&node->lock);
+	node->dead = true;
+	list_splice_init(&node->rxq, &q);
+	node->rx_bytes = 0;
+	node->rx_count = 0;
+	spin_unlock(&node->lock);
+	list_for_each_entry_safe(msg, tmp, &q, list)
+		kdist_msg_free(msg);
+}
+
+/*
+ * Unbinds @node when its file is released: it leaves the table, its queue
+ * is freed, every other node is told nodedown (closed), and the file's
+ * reference is dropped.
+ */
+void kdist_node_close(struct kdist_node *node)
+{
+	struct kdist_host *host = node->host;
+
+	spin_lock(&host->nodes_lock);
+	hash_del_rcu(&node->hnode);
+	spin_unlock(&host->nodes_lock);
+	drop_queue(node);
+	wake_up_interruptible_all(&host->space_wq);
+	announce(node, KDIST_EV_NODEDOWN, KDIST_DOWN_CLOSED);
+	kdist_node_put(node);
+}
+
+/*
+ * Queues @msg on @node, taking ownership of it on success. Returns -EPIPE if
+ * the node is closed, or -EAGAIN if its queue is full and @force is false
+ * (a queue always takes one message, however large).
+ */
+int kdist_node_enqueue(struct kdist_node *node, struct kdist_msg *msg,
+		       bool force)
+{
+	spin_lock(&node->lock);
+	if (node->dead) {
+		spin_unlock(&node->lock);
+		return -EPIPE;
+	}
+	if (!force && node->rx_bytes &&
+	    node->rx_bytes + msg->size > KDIST_NODE_RXQ_MAX) {
+		spin_unlock(&node->lock);
+		return -EAGAIN;
+	}
+	list_add_tail(&msg->list, &node->rxq);
+	node->rx_bytes += msg->size;
+	node->rx_count++;
+	spin_unlock(&node->lock);
+	atomic64_inc(&node->rx_msgs);
+	wake_up_interruptible_poll(&node->wq, EPOLLIN | EPOLLRDNORM);
+	return 0;
+}
+
+/* Queues an event for @node; events are never refused for room. */
+int kdist_node_event(struct kdist_node *node, const char *src, u8 src_len,
+		     const struct kdist_event *ev)
+{
+	struct kdist_msg *msg;
+	int err;
+
+	msg = kdist_msg_alloc(KDIST_RX_EVENT, src, src_len, ev->creation, 0,
+			      sizeof(*ev), GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	memcpy(kdist_msg_payload(msg), ev, sizeof(*ev));
+	err = kdist_node_enqueue(node, msg, true);
+	if (err)
+		kvfree(msg);
+	return err;
+}
+
+/* Sends @ev about @src to every live node of @host but @except. */
+void kdist_node_broadcast(struct kdist_host *host, struct kdist_node *except,
+			  const char *src, u8 src_len,
+			  const struct kdist_event *ev)
+{
+	struct kdist_node *node, **list;
+	unsigned int n = 0, max = 0, i;
+	int bkt;
+
+	/* Collect references under RCU, then queue (which may sleep). */
+	rcu_read_lock();
+	hash_for_each_rcu(host->nodes, bkt, node, hnode)
+		max++;
+	rcu_read_unlock();
+	list = kcalloc(max ? max : 1, sizeof(*list), GFP_KERNEL);
+	if (!list) {
+		pr_err_ratelimited("no memory to announce %.*s\n", src_len, src);
+		return;
+	}
+	rcu_read_lock();
+	hash_for_each_rcu(host->nodes, bkt, node, hnode)
+		if (node != except && n < max &&
+		    kref_get_unless_zero(&node->ref))
+			list[n++] = node;
+	rcu_read_unlock();
+	for (i = 0; i < n; i++) {
+		if (kdist_node_event(list[i], src, src_len, ev) == -ENOMEM)
+			pr_err_ratelimited("event to %s lost: no memory\n",
+					   list[i]->name);
+		kdist_node_put(list[i]);
+	}
+	kfree(list);
+}
+
+static struct kdist_msg *rxq_first(struct kdist_node *node)
+{
+	struct kdist_msg *msg;
+
+	spin_lock(&node->lock);
+	msg = list_first_entry_or_null(&node->rxq, struct kdist_msg, list);
+	spin_unlock(&node->lock);
+	return msg;
+}
+
+static void rxq_pop(struct kdist_node *node, struct kdist_msg *msg)
+{
+	spin_lock(&node->lock);
+	list_del(&msg->list);
+	node->rx_bytes -= msg->size;
+	node->rx_count--;
+	spin_unlock(&node->lock);
+}
+
+/* Copies whole messages out while they fit; the caller holds read_lock. */
+static ssize_t copy_out(struct kdist_node *node, struct iov_iter *to)
+{
+	struct kdist_msg *msg;
+	ssize_t copied = 0;
+
+	lockdep_assert_held(&node->read_lock);
+	while ((msg = rxq_first(node))) {
+		if (msg->size > iov_iter_count(to))
+			return copied ? copied : -EMSGSIZE;
+		if (copy_to_iter(msg->data, msg->size, to) != msg->size)
+			return copied ? copied : -EFAULT;
+		rxq_pop(node, msg);
+		copied += msg->size;
+		kdist_msg_free(msg);
+	}
+	return copied;
+}
+
+/*
+ * Reads whole messages and events into @to. Returns the bytes read,
+ * -EAGAIN if nothing is queued and @nowait, -EMSGSIZE if the first message
+ * does not fit (it stays queued), or -ERESTARTSYS on a signal.
+ */
+ssize_t kdist_node_read(struct kdist_node *node, struct iov_iter *to,
+			bool nowait)
+{
+	ssize_t ret;
+
+	if (nowait) {
+		if (!mutex_trylock(&node->read_lock))
+			return -EAGAIN;
+	} else if (mutex_lock_interruptible(&node->read_lock)) {
+		return -ERESTARTSYS;
+	}
+	while (!rxq_first(node)) {
+		ret = -EAGAIN;
+		if (nowait)
+			goto out;
+		ret = wait_event_interruptible(node->wq, rxq_first(node));
+		if (ret)
+			goto out;
+	}
+	ret = copy_out(node, to);
+	if (ret > 0)
+		kdist_host_space_freed(node->host);
+out:
+	mutex_unlock(&node->read_lock);
+	return ret;
+}
+
+/* Would @node's queue take @size more bytes, or is it closed? */
+bool kdist_node_has_room(struct kdist_node *node, u32 size)
+{
+	bool room;
+
+	spin_lock(&node->lock);
+	room = node->dead || !node->rx_bytes ||
+	       node->rx_bytes + size <= KDIST_NODE_RXQ_MAX;
+	spin_unlock(&node->lock);
+	return room;
+}
+
+/* Should be called after a queue of @host gave up room. Any context. */
+void kdist_host_space_freed(struct kdist_host *host)
+{
+	atomic_inc(&host->space_gen);
+	wake_up_interruptible_poll(&host->space_wq, EPOLLOUT);
+}
+
+/*
+ * Can @node send one more message: room in its budget, and no full queue
+ * met since room was last freed on the host?
+ */
+bool kdist_node_can_send(struct kdist_node *node)
+{
+	if (READ_ONCE(node->tx_blocked) &&
+	    READ_ONCE(node->tx_blocked_gen) ==
+	    atomic_read(&node->host->space_gen))
+		return false;
+	return atomic_long_read(&node->tx_outstanding) < KDIST_NODE_TX_MAX;
+}
+
+__poll_t kdist_node_poll(struct kdist_node *node, struct file *file,
+			 poll_table *wait)
+{
+	__poll_t mask = 0;
+
+	poll_wait(file, &node->wq, wait);
+	poll_wait(file, &node->host->space_wq, wait);
+	if (rxq_first(node))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (kdist_node_can_send(node))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	return mask;
+}
+
+static void node_info(const struct kdist_node *node, const char *host,
+		      struct kdist_node_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	strscpy(info->name, node->name, sizeof(info->name));
+	strscpy(info->host, host, sizeof(info->host));
+	info->creation = node->creation;
+	info->state = KDIST_NODE_UP;
+	info->local = 1;
+}
+
+/*
+ * Copies up to @count entries about the nodes of @host to @out and sets
+ * @total to the number of nodes. Returns the entries copied or -EFAULT.
+ */
+int kdist_node_list(struct kdist_host *host, struct kdist_node_info __user *out,
+		    u32 count, u32 *total)
+{
+	char hostname[KDIST_HOST_NAME_MAX];
+	struct kdist_node_info *buf;
+	struct kdist_node *node;
+	u32 n = 0;
+	int bkt, ret;
+
+	kdist_host_name(host, hostname);
+	buf = kvcalloc(count ? count : 1, sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	*total = 0;
+	rcu_read_lock();
+	hash_for_each_rcu(host->nodes, bkt, node, hnode) {
+		if (n < count)
+			node_info(node, hostname, &buf[n++]);
+		(*total)++;
+	}
+	rcu_read_unlock();
+	ret = copy_to_user(out, buf, n * sizeof(*buf)) ? -EFAULT : n;
+	kvfree(buf);
+	return ret;
+}

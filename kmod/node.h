@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Nodes: bound /dev/kdist files, their receive queues, and the messages
+ * that sit in them. See node.c.
+ */
+#ifndef _KDIST_NODE_H
+#define _KDIST_NODE_H
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/poll.h>
+#include <linux/spinlock.h>
+#include <linux/uio.h>
+#include <linux/wait.h>
+
+#include "uapi/kdist.h"
+
+struct kdist_host;
+
+/* Bytes a node's receive queue holds before local senders must wait. */
+#define KDIST_NODE_RXQ_MAX	(4U << 20)
+/* Bytes of a node's sent messages that may wait unconsumed, anywhere. */
+#define KDIST_NODE_TX_MAX	(4U << 20)
+/* Messages one write() call takes at most; the rest is a short write. */
+#define KDIST_TX_BATCH_MAX	256
+
+/*
+ * A message or event on its way to a node, already in the read() format:
+ * struct kdist_rx, the source address, the payload, zero padding.
+ */
+struct kdist_msg {
+	struct list_head list;
+	/* Counts against this node's send budget until freed; may be NULL. */
+	struct kdist_node *sender;
+	u32 size;		/* bytes in data[] */
+	u8 data[];
+};
+
+struct kdist_node {
+	struct hlist_node hnode;	/* in host->nodes, under nodes_lock */
+	struct rcu_head rcu;
+	struct kref ref;
+	struct kdist_host *host;
+	char name[KDIST_NODE_NAME_MAX];
+	u64 creation;
+	pid_t owner;
+	/*
+	 * Protects rxq, rx_bytes, rx_count and dead. Process context only:
+	 * every producer (writers, link work items) runs there.
+	 */
+	spinlock_t lock;
+	struct list_head rxq;
+	size_t rx_bytes;
+	unsigned int rx_count;
+	bool dead;
+	/* Serialises readers: a message leaves rxq only once copied out. */
+	struct mutex read_lock;
+	wait_queue_head_t wq;		/* readers and pollers */
+	atomic_long_t tx_outstanding;	/* bytes of ours not yet consumed */
+	/*
+	 * Set when a write met a full destination queue, with the host's
+	 * space_gen read before that attempt: the node is not writable again
+	 * until some queue frees room (space_gen moves on).
+	 */
+	bool tx_blocked;
+	int tx_blocked_gen;
+	atomic64_t tx_msgs;
+	atomic64_t rx_msgs;
+	atomic64_t undeliverable;
+};
+
+struct kdist_msg *kdist_msg_alloc(u16 type, const char *src, u8 src_len,
+				  u64 src_creation, u64 cookie, u32 len,
+				  gfp_t gfp);
+void kdist_msg_free(struct kdist_msg *msg);
+static inline void *kdist_msg_payload(struct kdist_msg *msg)
+{
+	const struct kdist_rx *rx = (const void *)msg->data;
+
+	return msg->data + sizeof(*rx) + rx->src_len;
+}
+
+struct kdist_node *kdist_node_create(struct kdist_host *host,
+				     const char *name);
+void kdist_node_close(struct kdist_node *node);
+struct kdist_node *kdist_node_lookup(struct kdist_host *host,
+				     const char *name);
+void kdist_node_put(struct kdist_node *node);
+int kdist_node_enqueue(struct kdist_node *node, struct kdist_msg *msg,
+		       bool force);
+int kdist_node_event(struct kdist_node *node, const char *src, u8 src_len,
+		     const struct kdist_event *ev);
+void kdist_node_broadcast(struct kdist_host *host, struct kdist_node *except,
+			  const char *src, u8 src_len,
+			  const struct kdist_event *ev);
+ssize_t kdist_node_read(struct kdist_node *node, struct iov_iter *to,
+			bool nowait);
+ssize_t kdist_node_write(struct kdist_node *node, struct iov_iter *from,
+			 bool nowait);
+bool kdist_node_can_send(struct kdist_node *node);
+__poll_t kdist_node_poll(struct kdist_node *node, struct file *file,
+			 poll_table *wait);
+int kdist_node_addr(const struct kdist_node *node, char *buf);
+int kdist_node_list(struct kdist_host *host, struct kdist_node_info __user *out,
+		    u32 count, u32 *total);
+bool kdist_node_has_room(struct kdist_node *node, u32 size);
+void kdist_host_space_freed(struct kdist_host *host);
+
+#endif /* _KDIST_NODE_H */

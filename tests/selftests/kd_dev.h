@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for selftests that drive /dev/kdist directly: open and bind a
+ * node, build write buffers, and walk read buffers. Header-only.
+ */
+#ifndef KD_DEV_H
+#define KD_DEV_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "uapi/kdist.h"
+
+/* t_node opens /dev/kdist (flags added to O_RDWR) and binds @name. */
+static inline int t_node(const char *name, int flags, uint64_t *creation)
+{
+	struct kdist_bind b = { 0 };
+	int fd = open("/dev/kdist", O_RDWR | flags);
+
+	if (fd < 0)
+		return -errno;
+	strncpy(b.name, name, sizeof(b.name) - 1);
+	if (ioctl(fd, KDIST_IOC_BIND, &b)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	if (creation)
+		*creation = b.creation;
+	return fd;
+}
+
+/* t_put appends one message to buf at *off; returns its size. */
+static inline size_t t_put(void *buf, size_t *off, uint16_t type,
+			   const char *dst, uint64_t dst_creation,
+			   uint64_t cookie, const void *payload, uint32_t len)
+{
+	struct kdist_tx *tx = (void *)((char *)buf + *off);
+	size_t size = KDIST_TX_SIZE(strlen(dst), len);
+
+	memset(tx, 0, size);
+	tx->len = len;
+	tx->type = type;
+	tx->dst_len = strlen(dst);
+	tx->dst_creation = dst_creation;
+	tx->cookie = cookie;
+	memcpy(tx + 1, dst, tx->dst_len);
+	if (len)
+		memcpy((char *)(tx + 1) + tx->dst_len, payload, len);
+	*off += size;
+	return size;
+}
+
+/* t_send writes one message; returns write()'s result or -errno. */
+static inline ssize_t t_send(int fd, const char *dst, uint64_t dst_creation,
+			     const void *payload, uint32_t len)
+{
+	size_t off = 0, size = KDIST_TX_SIZE(strlen(dst), len);
+	void *buf = malloc(size);
+	ssize_t ret;
+
+	if (!buf)
+		return -ENOMEM;
+	t_put(buf, &off, KDIST_TX_MSG, dst, dst_creation, 0, payload, len);
+	ret = write(fd, buf, off);
+	if (ret < 0)
+		ret = -errno;
+	free(buf);
+	return ret;
+}
+
+/* One message or event as read(): pointers into the read buffer. */
+struct t_rx {
+	const struct kdist_rx *rx;
+	const char *src;		/* not NUL-terminated: use rx->src_len */
+	const unsigned char *payload;
+};
+
+/* t_next walks a read buffer; returns 1 with *m filled, or 0 at the end. */
+static inline int t_next(const void *buf, size_t len, size_t *off,
+			 struct t_rx *m)
+{
+	const struct kdist_rx *rx = (const void *)((const char *)buf + *off);
+
+	if (*off + sizeof(*rx) > len)
+		return 0;
+	m->rx = rx;
+	m->src = (const char *)(rx + 1);
+	m->payload = (const unsigned char *)m->src + rx->src_len;
+	*off += KDIST_RX_SIZE(rx->src_len, rx->len);
+	return 1;
+}
+
+/* t_src_is: does the source of m equal s? */
+static inline int t_src_is(const struct t_rx *m, const char *s)
+{
+	return m->rx->src_len == strlen(s) && !memcmp(m->src, s, strlen(s));
+}
+
+#endif

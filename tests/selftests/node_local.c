@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Nodes on one host through /dev/kdist: binding, sending, batching, every
+ * error path of write(), stale-creation drops, in-band events, ping, node
+ * listing, poll and backpressure. Each test runs in its own network
+ * namespace, a fresh host named "h1".
+ */
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+
+#include "kd_dev.h"
+#include "kd_nl.h"
+#include "kselftest_harness.h"
+
+/* Size of read buffers, in bytes: room for a 1 MiB message. */
+#define RBUF	(KDIST_MSG_MAX + 4096)
+
+static void fresh_host(struct __test_metadata *_metadata)
+{
+	char buf[KD_NL_BUF];
+	struct nlmsghdr *nlh;
+	struct kd_nl nl;
+
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	ASSERT_EQ(0, t_nl_open(&nl));
+	nlh = t_nl_req(&nl, buf, KDIST_CMD_HOST_SET);
+	mnl_attr_put_strz(nlh, KDIST_A_HOST_NAME, "h1");
+	ASSERT_EQ(0, t_nl_talk(&nl, nlh));
+	t_nl_close(&nl);
+}
+
+FIXTURE(two) {
+	int a, b;
+	uint64_t ca, cb;
+	unsigned char *rbuf;
+};
+
+FIXTURE_SETUP(two)
+{
+	fresh_host(_metadata);
+	self->a = t_node("a", O_NONBLOCK, &self->ca);
+	ASSERT_LE(0, self->a);
+	self->b = t_node("b", O_NONBLOCK, &self->cb);
+	ASSERT_LE(0, self->b);
+	self->rbuf = malloc(RBUF);
+	ASSERT_NE(NULL, self->rbuf);
+	/* a saw b come up: drain that event. */
+	ASSERT_LT(0, read(self->a, self->rbuf, RBUF));
+}
+
+FIXTURE_TEARDOWN(two)
+{
+	close(self->a);
+	close(self->b);
+	free(self->rbuf);
+}
+
+TEST(bind_errors)
+{
+	uint64_t c1 = 0, c2 = 0;
+	struct kdist_bind b = { .name = "x" };
+	int fd, fd2;
+
+	fresh_host(_metadata);
+	fd = t_node("n1", 0, &c1);
+	ASSERT_LE(0, fd);
+	EXPECT_NE(0, c1);
+	EXPECT_EQ(-1, ioctl(fd, KDIST_IOC_BIND, &b));
+	EXPECT_EQ(EISCONN, errno);
+	EXPECT_EQ(-EADDRINUSE, t_node("n1", 0, NULL));
+	EXPECT_EQ(-EINVAL, t_node("", 0, NULL));
+	EXPECT_EQ(-EINVAL, t_node("a b", 0, NULL));
+	EXPECT_EQ(-EINVAL, t_node("a@h1", 0, NULL));
+	EXPECT_EQ(-EINVAL, t_node("a/b", 0, NULL));
+	/* 64 bytes with no NUL. */
+	memset(b.name, 'x', sizeof(b.name));
+	fd2 = open("/dev/kdist", O_RDWR);
+	ASSERT_LE(0, fd2);
+	EXPECT_EQ(-1, ioctl(fd2, KDIST_IOC_BIND, &b));
+	EXPECT_EQ(EINVAL, errno);
+	/* Unbound files neither send nor receive. */
+	EXPECT_EQ(-1, write(fd2, &b, sizeof(b)));
+	EXPECT_EQ(ENOTCONN, errno);
+	EXPECT_EQ(-1, read(fd2, &b, sizeof(b)));
+	EXPECT_EQ(ENOTCONN, errno);
+	EXPECT_EQ(-1, ioctl(fd2, 0x1234, 0));
+	EXPECT_EQ(ENOTTY, errno);
+	close(fd2);
+	/* Closing frees the name; the new node has a new, larger creation. */
+	close(fd);
+	fd = t_node("n1", 0, &c2);
+	ASSERT_LE(0, fd);
+	EXPECT_LT(c1, c2);
+	close(fd);
+}
+
+TEST_F(two, send_and_receive)
+{
+	const char *addrs[] = { "b", "b@h1" };
+	struct t_rx m;
+	size_t off;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		ASSERT_LT(0, t_send(self->a, addrs[i], 0, "hello", 5));
+		n = read(self->b, self->rbuf, RBUF);
+		ASSERT_LT(0, n);
+		off = 0;
+		ASSERT_EQ(1, t_next(self->rbuf, n, &off, &m));
+		EXPECT_EQ(KDIST_RX_MSG, m.rx->type);
+		EXPECT_TRUE(t_src_is(&m, "a@h1"));
+		EXPECT_EQ(self->ca, m.rx->src_creation);
+		ASSERT_EQ(5, m.rx->len);
+		EXPECT_EQ(0, memcmp("hello", m.payload, 5));
+		EXPECT_EQ(n, off);
+	}
+	/* Nothing more: a non-blocking read says so. */
+	EXPECT_EQ(-1, read(self->b, self->rbuf, RBUF));
+	EXPECT_EQ(EAGAIN, errno);
+}
+
+TEST_F(two, batch_in_order)
+{
+	unsigned char wbuf[4096];
+	struct t_rx m;
+	size_t off = 0;
+	uint32_t i, v;
+	ssize_t n;
+
+	for (i = 0; i < 10; i++)
+		t_put(wbuf, &off, KDIST_TX_MSG, "b", 0, 0, &i, sizeof(i));
+	ASSERT_EQ(off, write(self->a, wbuf, off));
+	n = read(self->b, self->rbuf, RBUF);
+	ASSERT_LT(0, n);
+	off = 0;
+	for (i = 0; i < 10; i++) {
+		ASSERT_EQ(1, t_next(self->rbuf, n, &off, &m));
+		memcpy(&v, m.payload, sizeof(v));
+		EXPECT_EQ(i, v);
+	}
+	EXPECT_EQ(0, t_next(self->rbuf, n, &off, &m));
+}
+
+/* A read buffer too small for the first message leaves it queued. */
+TEST_F(two, small_read_buffer)
+{
+	unsigned char small[16];
+
+	ASSERT_LT(0, t_send(self->a, "b", 0, "hello", 5));
+	EXPECT_EQ(-1, read(self->b, small, sizeof(small)));
+	EXPECT_EQ(EMSGSIZE, errno);
+	EXPECT_LT(0, read(self->b, self->rbuf, RBUF));
+}
+
+TEST_F(two, largest_message)
+{
+	unsigned char *big = malloc(KDIST_MSG_MAX + 1);
+	struct t_rx m;
+	size_t off = 0;
+	ssize_t n;
+
+	ASSERT_NE(NULL, big);
+	memset(big, 0xab, KDIST_MSG_MAX);
+	big[KDIST_MSG_MAX - 1] = 0x01;
+	ASSERT_LT(0, t_send(self->a, "b", 0, big, KDIST_MSG_MAX));
+	EXPECT_EQ(-EMSGSIZE, t_send(self->a, "b", 0, big, KDIST_MSG_MAX + 1));
+	n = read(self->b, self->rbuf, RBUF);
+	ASSERT_LT(0, n);
+	ASSERT_EQ(1, t_next(self->rbuf, n, &off, &m));
+	ASSERT_EQ(KDIST_MSG_MAX, m.rx->len);
+	EXPECT_EQ(0, memcmp(big, m.payload, KDIST_MSG_MAX));
+	free(big);
+}
+
+/*
+ * A bad message anywhere in a batch fails the whole write and sends
+ * nothing, not even the good messages before it.
+ */
+TEST_F(two, malformed_batch_sends_nothing)
+{
+	unsigned char wbuf[4096];
+	struct kdist_tx *bad;
+	size_t off, good;
+
+	struct { uint16_t type; uint8_t flags; uint32_t len; int err; } cases[] = {
+		{ 0, 0, 1, EINVAL },			/* type 0 */
+		{ __KDIST_TX_LAST, 0, 1, EINVAL },	/* unknown type */
+		{ KDIST_TX_MSG, 0x80, 1, EINVAL },	/* unknown flag */
+		{ KDIST_TX_MSG, 0, KDIST_MSG_MAX + 1, EMSGSIZE },
+		{ KDIST_TX_MSG, 0, 4000, EINVAL },	/* runs past the end */
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		off = 0;
+		t_put(wbuf, &off, KDIST_TX_MSG, "b", 0, 0, "ok", 2);
+		good = off;
+		t_put(wbuf, &off, KDIST_TX_MSG, "b", 0, 0, "x", 1);
+		bad = (void *)(wbuf + good);
+		bad->type = cases[i].type;
+		bad->flags = cases[i].flags;
+		bad->len = cases[i].len;
+		EXPECT_EQ(-1, write(self->a, wbuf, off));
+		EXPECT_EQ(cases[i].err, errno);
+		EXPECT_EQ(-1, read(self->b, self->rbuf, RBUF));
+		EXPECT_EQ(EAGAIN, errno);
+	}
+	/* Truncated header, bad destination, non-zero padding. */
+	off = 0;
+	t_put(wbuf, &off, KDIST_TX_MSG, "b", 0, 0, "x", 1);
+	EXPECT_EQ(-1, write(self->a, wbuf, sizeof(struct kdist_tx) - 1));
+	EXPECT_EQ(EINVAL, errno);
+	off = 0;
+	t_put(wbuf, &off, KDIST_TX_MSG, "b c", 0, 0, "x", 1);
+	EXPECT_EQ(-1, write(self->a, wbuf, off));
+	EXPECT_EQ(EINVAL, errno);
+	off = 0;
+	t_put(wbuf, &off, KDIST_TX_MSG, "b", 0, 0, "x", 1);
+	wbuf[off - 1] = 1;
+	t_put(wbuf, &off, KDIST_TX_MSG, "b", 0, 0, "x", 1);
+	EXPECT_EQ(-1, write(self->a, wbuf, off));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, read(self->b, self->rbuf, RBUF));
+	EXPECT_EQ(EAGAIN, errno);
+}
+
+TEST_F(two, unknown_destinations)
+{
+	unsigned char wbuf[256];
+	size_t off = 0;
+
+	EXPECT_EQ(-ENOENT, t_send(self->a, "nobody", 0, "x", 1));
+	EXPECT_EQ(-ENOENT, t_send(self->a, "nobody@h1", 0, "x", 1));
+	EXPECT_EQ(-EHOSTUNREACH, t_send(self->a, "b@elsewhere", 0, "x", 1));
+	/* A good message before an unknown destination is not sent. */
+	t_put(wbuf, &off, KDIST_TX_MSG, "b", 0, 0, "x", 1);
+	t_put(wbuf, &off, KDIST_TX_MSG, "nobody", 0, 0, "x", 1);
+	EXPECT_EQ(-1, write(self->a, wbuf, off));
+	EXPECT_EQ(ENOENT, errno);
+	EXPECT_EQ(-1, read(self->b, self->rbuf, RBUF));
+	EXPECT_EQ(EAGAIN, errno);
+}
+
+/* Reads one event from fd and checks its kind, reason and source. */
+static void expect_event(struct __test_metadata *_metadata, int fd,
+			 unsigned char *rbuf, uint32_t event, uint32_t reason,
+			 const char *src, uint64_t creation, uint64_t cookie)
+{
+	struct kdist_event ev;
+	struct t_rx m;
+	size_t off = 0;
+	ssize_t n;
+
+	n = read(fd, rbuf, RBUF);
+	ASSERT_LT(0, n);
+	ASSERT_EQ(1, t_next(rbuf, n, &off, &m));
+	ASSERT_EQ(KDIST_RX_EVENT, m.rx->type);
+	ASSERT_EQ(sizeof(ev), m.rx->len);
+	memcpy(&ev, m.payload, sizeof(ev));
+	EXPECT_EQ(event, ev.event);
+	EXPECT_EQ(reason, ev.reason);
+	EXPECT_EQ(creation, ev.creation);
+	EXPECT_EQ(cookie, ev.cookie);
+	EXPECT_TRUE(t_src_is(&m, src));
+}
+
+/* A stale creation is never delivered: it is reported to the sender. */
+TEST_F(two, stale_creation_reported)
+{
+	unsigned char wbuf[256];
+	size_t off = 0;
+
+	t_put(wbuf, &off, KDIST_TX_MSG, "b", self->cb - 1, 77, "old", 3);
+	ASSERT_EQ(off, write(self->a, wbuf, off));
+	EXPECT_EQ(-1, read(self->b, self->rbuf, RBUF));
+	EXPECT_EQ(EAGAIN, errno);
+	expect_event(_metadata, self->a, self->rbuf, KDIST_EV_UNDELIVERABLE,
+		     KDIST_DOWN_STALE, "b", self->cb - 1, 77);
+	/* The current creation is delivered. */
+	ASSERT_LT(0, t_send(self->a, "b", self->cb, "new", 3));
+	EXPECT_LT(0, read(self->b, self->rbuf, RBUF));
+	/* A gone node with a known creation: reported, not an error. */
+	off = 0;
+	t_put(wbuf, &off, KDIST_TX_MSG, "gone", 12345, 78, "x", 1);
+	ASSERT_EQ(off, write(self->a, wbuf, off));
+	expect_event(_metadata, self->a, self->rbuf, KDIST_EV_UNDELIVERABLE,
+		     KDIST_DOWN_NOPROC, "gone", 12345, 78);
+}
+
+TEST_F(two, nodedown_on_close_and_nodeup_on_bind)
+{
+	static uint64_t cc;	/* static: the harness longjmps */
+	int c;
+
+	c = t_node("c", 0, &cc);
+	ASSERT_LE(0, c);
+	expect_event(_metadata, self->a, self->rbuf, KDIST_EV_NODEUP,
+		     KDIST_DOWN_NONE, "c@h1", cc, 0);
+	close(c);
+	expect_event(_metadata, self->a, self->rbuf, KDIST_EV_NODEDOWN,
+		     KDIST_DOWN_CLOSED, "c@h1", cc, 0);
+}
+
+/* A message sent before a node closes arrives before its nodedown. */
+TEST_F(two, nodedown_after_messages)
+{
+	struct t_rx m;
+	size_t off = 0;
+	ssize_t n;
+
+	ASSERT_LT(0, t_send(self->b, "a", 0, "last", 4));
+	close(self->b);
+	self->b = t_node("b2", O_NONBLOCK, NULL);
+	n = read(self->a, self->rbuf, RBUF);
+	ASSERT_LT(0, n);
+	ASSERT_EQ(1, t_next(self->rbuf, n, &off, &m));
+	EXPECT_EQ(KDIST_RX_MSG, m.rx->type);
+	ASSERT_EQ(1, t_next(self->rbuf, n, &off, &m));
+	EXPECT_EQ(KDIST_RX_EVENT, m.rx->type);
+}
+
+TEST_F(two, ping_pong)
+{
+	unsigned char wbuf[256];
+	struct t_rx m;
+	size_t off = 0;
+	ssize_t n;
+
+	t_put(wbuf, &off, KDIST_TX_PING, "b@h1", 0, 4242, NULL, 0);
+	ASSERT_EQ(off, write(self->a, wbuf, off));
+	n = read(self->a, self->rbuf, RBUF);
+	ASSERT_LT(0, n);
+	off = 0;
+	ASSERT_EQ(1, t_next(self->rbuf, n, &off, &m));
+	EXPECT_EQ(KDIST_RX_PONG, m.rx->type);
+	EXPECT_EQ(4242, m.rx->cookie);
+	EXPECT_EQ(self->cb, m.rx->src_creation);
+	EXPECT_TRUE(t_src_is(&m, "b@h1"));
+	/* b's own program saw nothing: the kernel answered. */
+	EXPECT_EQ(-1, read(self->b, self->rbuf, RBUF));
+}
+
+TEST_F(two, list_nodes)
+{
+	struct kdist_node_info info[4];
+	struct kdist_nodes req = { .buf = (uintptr_t)info, .count = 4 };
+	int seen = 0;
+	uint32_t i;
+
+	ASSERT_EQ(0, ioctl(self->a, KDIST_IOC_NODES, &req));
+	EXPECT_EQ(2, req.total);
+	ASSERT_EQ(2, req.count);
+	for (i = 0; i < req.count; i++) {
+		EXPECT_STREQ("h1", info[i].host);
+		EXPECT_EQ(1, info[i].local);
+		EXPECT_EQ(KDIST_NODE_UP, info[i].state);
+		if (!strcmp(info[i].name, "a") && info[i].creation == self->ca)
+			seen |= 1;
+		if (!strcmp(info[i].name, "b") && info[i].creation == self->cb)
+			seen |= 2;
+	}
+	EXPECT_EQ(3, seen);
+	req.count = 1;
+	ASSERT_EQ(0, ioctl(self->a, KDIST_IOC_NODES, &req));
+	EXPECT_EQ(1, req.count);
+	EXPECT_EQ(2, req.total);
+}
+
+TEST_F(two, poll_wakes)
+{
+	struct pollfd p = { .fd = self->b, .events = POLLIN | POLLOUT };
+
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	EXPECT_EQ(POLLOUT, p.revents);
+	ASSERT_LT(0, t_send(self->a, "b", 0, "x", 1));
+	ASSERT_EQ(1, poll(&p, 1, 1000));
+	EXPECT_EQ(POLLIN | POLLOUT, p.revents);
+}
+
+/*
+ * A reader that does not read: its sender hits EAGAIN, nothing is lost,
+ * and the kernel holds no more than the documented bound.
+ */
+TEST_F(two, backpressure_no_loss)
+{
+	uint32_t chunk = 64 * 1024, sent = 0, got = 0, v;
+	unsigned char *payload = calloc(1, chunk);
+	struct pollfd p = { .fd = self->a, .events = POLLOUT };
+	struct t_rx m;
+	size_t off;
+	ssize_t n;
+
+	ASSERT_NE(NULL, payload);
+	for (;;) {
+		memcpy(payload, &sent, sizeof(sent));
+		n = t_send(self->a, "b", 0, payload, chunk);
+		if (n == -EAGAIN)
+			break;
+		ASSERT_LT(0, n);
+		sent++;
+		ASSERT_GT(1000, sent);	/* bounded: ~4 MiB of 64 KiB messages */
+	}
+	TH_LOG("queued %u messages of %u bytes before EAGAIN", sent, chunk);
+	EXPECT_LE(sent * chunk, 2 * (4u << 20));
+	/* No room: poll must not report the sender writable. */
+	EXPECT_EQ(0, poll(&p, 1, 0));
+	while (got < sent) {
+		n = read(self->b, self->rbuf, RBUF);
+		ASSERT_LT(0, n);
+		off = 0;
+		while (t_next(self->rbuf, n, &off, &m)) {
+			memcpy(&v, m.payload, sizeof(v));
+			ASSERT_EQ(got, v);
+			got++;
+		}
+	}
+	EXPECT_EQ(1, poll(&p, 1, 1000));
+	EXPECT_LT(0, t_send(self->a, "b", 0, payload, chunk));
+	free(payload);
+}
+
+TEST_HARNESS_MAIN
