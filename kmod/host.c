@@ -25,6 +25,7 @@
 #include <net/netns/generic.h>
 
 #include "host.h"
+#include "link.h"
 #include "socket.h"
 
 static unsigned int kdist_net_id __read_mostly;
@@ -98,6 +99,29 @@ static bool listen_changed(const struct kdist_conf *a,
 	return memcmp(&a->listen, &b->listen, sizeof(a->listen)) != 0;
 }
 
+static void listener_close(struct kdist_host *host)
+{
+	lockdep_assert_held(&host->conf_lock);
+	if (!host->listener)
+		return;
+	kdist_conn_listener_detach(host, host->listener);
+	kdist_socket_release(host->listener);
+	host->listener = NULL;
+}
+
+/* Best effort: listens as @conf says (restoring an old setting). */
+static void listener_open(struct kdist_host *host, const struct kdist_conf *conf)
+{
+	struct socket *sock;
+
+	lockdep_assert_held(&host->conf_lock);
+	if (!kdist_host_listen_port(conf) ||
+	    kdist_socket_listen(host->net, &conf->listen, &sock))
+		return;
+	kdist_conn_listener_attach(host, sock);
+	host->listener = sock;
+}
+
 /*
  * Replaces the configuration of @host by @conf. If the listening address
  * changed, the listening socket is rebound first; if that fails, the old
@@ -113,20 +137,17 @@ int kdist_host_apply(struct kdist_host *host, const struct kdist_conf *conf,
 	lockdep_assert_held(&host->conf_lock);
 	if (listen_changed(&host->conf, conf)) {
 		/* Two listeners cannot share a port: drop the old one first. */
-		kdist_socket_release(host->listener);
-		host->listener = NULL;
+		listener_close(host);
 		if (kdist_host_listen_port(conf)) {
 			err = kdist_socket_listen(host->net, &conf->listen,
 						  &sock);
 			if (err) {
 				NL_SET_ERR_MSG(extack,
 					       "cannot bind the listening address");
-				if (kdist_host_listen_port(&host->conf))
-					kdist_socket_listen(host->net,
-							    &host->conf.listen,
-							    &host->listener);
+				listener_open(host, &host->conf);
 				return err;
 			}
+			kdist_conn_listener_attach(host, sock);
 		}
 		host->listener = sock;
 	}
@@ -161,6 +182,8 @@ static int __net_init kdist_net_init(struct net *net)
 	host->next_creation = 0;
 	init_waitqueue_head(&host->space_wq);
 	atomic_set(&host->space_gen, 0);
+	kdist_link_host_init(host);
+	kdist_conn_host_init(host);
 	atomic_inc(&kdist_hosts);
 	pr_debug("host %s incarnation %016llx created\n", host->conf.name,
 		 host->incarnation);
@@ -173,9 +196,13 @@ static void __net_exit kdist_net_exit(struct net *net)
 
 	/* Files of /dev/kdist hold the namespace: no node is left here. */
 	WARN_ON_ONCE(!hash_empty(host->nodes));
+	/* Stop new connections, then handshakes, then the links. */
 	mutex_lock(&host->conf_lock);
-	kdist_socket_release(host->listener);
-	host->listener = NULL;
+	listener_close(host);
+	mutex_unlock(&host->conf_lock);
+	kdist_conn_host_exit(host);
+	kdist_link_host_exit(host);
+	mutex_lock(&host->conf_lock);
 	memzero_explicit(host->conf.secret, sizeof(host->conf.secret));
 	mutex_unlock(&host->conf_lock);
 	mutex_destroy(&host->conf_lock);

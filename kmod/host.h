@@ -12,12 +12,15 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/socket.h>
 #include <linux/types.h>
 #include <net/net_namespace.h>
 #include <net/netlink.h>
 
 #include "uapi/kdist.h"
+
+struct sock;
 
 /* log2 of the buckets of a host's node table. */
 #define KDIST_NODES_HASH_BITS	6
@@ -58,6 +61,23 @@ struct kdist_host {
 	wait_queue_head_t space_wq;
 	/* Bumped whenever a queue of this host frees room (see node.c). */
 	atomic_t space_gen;
+
+	/* Protects the links list (writers); readers use RCU. */
+	struct mutex links_lock;
+	struct list_head links;
+	/* Links holding a message for a node whose queue is full. */
+	atomic_t stalled_links;
+
+	/* Accepting connections (conn.c). */
+	struct work_struct accept_work;
+	void (*listener_data_ready)(struct sock *sk);
+	/* Protects conns and conns_closing. */
+	struct mutex conns_lock;
+	struct list_head conns;
+	bool conns_closing;
+	wait_queue_head_t conns_wq;
+	/* Connections refused for failing authentication. */
+	atomic64_t auth_failures;
 };
 
 struct kdist_host *kdist_host_get(const struct net *net);

@@ -1,24 +1,1659 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Links between hosts. Not yet built: no host has a link, so a message to
- * another host is refused with -EHOSTUNREACH.
+ * Links: the session between this host and one peer host.
+ *
+ * A link outlives its TCP connections. Each direction numbers its sequenced
+ * frames from 1 (DATA, NODE_UP, NODE_DOWN, PING, PONG); every frame carries
+ * the cumulative ack of what this side received in order, and an explicit
+ * ACK goes out every KD_SEQ_ACK_BATCH frames or on the next timer. A frame
+ * leaves the send queue only when the peer's kdist acks it, never on TCP's
+ * word. After a reconnect, the handshake tells each side the last sequence
+ * the other received, and everything after it is sent again; the receiver
+ * drops what it already has by sequence number. So between two nodes every
+ * message arrives exactly once and in order while the session lives (G1,
+ * G2). Documentation/protocol.md has the wire format and the state machine.
+ *
+ * Concurrency. Each link has one event loop, link->work, which reads and
+ * processes frames, moves frames from the writers' pending list into the
+ * sequenced send queue and writes them out. The socket callbacks only
+ * schedule it. link->timer drives ticks, timeouts and retries, and
+ * link->dial_work connects (conn.c). All three take link->lock, which
+ * protects the session state; writers only take link->qlock to append to
+ * pending, so a non-blocking write never sleeps on a link.
+ *
+ * The state machine is kd_fsm_evt() (proto/kd_fsm.c): it returns actions,
+ * and apply() carries them out under link->lock, in the order of the bits.
+ *
+ * Lifetime. host->links holds a reference; lookups under RCU take their
+ * own. kdist_link_del() and host exit mark the link dead, stop the work
+ * items, close the socket and drop the list's reference.
  */
 
-#include "link.h"
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-struct kdist_link *kdist_link_lookup(struct kdist_host *host,
-				     const char *peer)
+#include <linux/jiffies.h>
+#include <linux/net.h>
+#include <linux/rculist.h>
+#include <linux/slab.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "host.h"
+#include "link.h"
+#include "netlink.h"
+#include "node.h"
+#include "proto/kd_addr.h"
+#include "socket.h"
+
+/* Frames the event loop handles per run before it yields the CPU. */
+#define LINK_RX_BUDGET		64
+/* Longest pause between two runs of the link timer, in ms. */
+#define LINK_TIMER_MAX_MS	100
+/* A tick is sent when nothing was sent for tick_ms / this. */
+#define LINK_TICKS_PER_TIMEOUT	4
+/* Unsent bytes TCP may hold for us: ticks never wait behind more. */
+#define LINK_NOTSENT_LOWAT	(64U << 10)
+
+static struct workqueue_struct *kdist_wq;
+
+static void link_free_rcu(struct rcu_head *rcu)
 {
-	return NULL;
+	struct kdist_link *link = container_of(rcu, struct kdist_link, rcu);
+
+	kvfree(link->rx_buf);
+	kfree(link);
+}
+
+static void link_release(struct kref *ref)
+{
+	struct kdist_link *link = container_of(ref, struct kdist_link, ref);
+
+	mutex_destroy(&link->lock);
+	call_rcu(&link->rcu, link_free_rcu);
 }
 
 void kdist_link_put(struct kdist_link *link)
 {
+	kref_put(&link->ref, link_release);
 }
 
+/* Returns the link to host @peer with a reference, or NULL. */
+struct kdist_link *kdist_link_lookup(struct kdist_host *host,
+				     const char *peer)
+{
+	struct kdist_link *link, *found = NULL;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(link, &host->links, entry) {
+		if (!strcmp(link->peer, peer)) {
+			if (kref_get_unless_zero(&link->ref))
+				found = link;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return found;
+}
+
+static u32 tick_ms(struct kdist_link *link)
+{
+	return READ_ONCE(link->host->conf.tick_ms);
+}
+
+static u32 session_ms(struct kdist_link *link)
+{
+	return READ_ONCE(link->host->conf.session_timeout_ms);
+}
+
+/* Schedules the event loop. Any context. */
+void kdist_link_kick(struct kdist_link *link)
+{
+	queue_work(kdist_wq, &link->work);
+}
+
+static void arm_timer(struct kdist_link *link, u32 ms)
+{
+	mod_delayed_work(kdist_wq, &link->timer, msecs_to_jiffies(ms));
+}
+
+/* ---- Frames ---- */
+
+static struct kdist_frame *frame_alloc(u8 type, u32 plen, gfp_t gfp)
+{
+	struct kd_frame_hdr h = {
+		.version = KD_PROTO_VERSION_MAX,
+		.type = type,
+		.len = plen,
+		/* A placeholder: the real number is given in take_pending(). */
+		.seq = kd_frame_type_sequenced(type) ? KD_SEQ_FIRST : 0,
+	};
+	struct kdist_frame *f;
+
+	f = kvmalloc(sizeof(*f) + KD_FRAME_HDR_LEN + plen, gfp);
+	if (!f)
+		return NULL;
+	f->sender = NULL;
+	f->len = KD_FRAME_HDR_LEN + plen;
+	if (WARN_ON_ONCE(kd_frame_encode_hdr(f->buf, KD_FRAME_HDR_LEN, &h) < 0)) {
+		kvfree(f);
+		return NULL;
+	}
+	return f;
+}
+
+static void frame_free(struct kdist_link *link, struct kdist_frame *f)
+{
+	atomic64_sub(f->len, &link->queued);
+	if (f->sender) {
+		atomic_long_sub(f->len, &f->sender->tx_outstanding);
+		kdist_node_put(f->sender);
+	}
+	kvfree(f);
+}
+
+static u8 frame_type(const struct kdist_frame *f)
+{
+	return f->buf[1];
+}
+
+static u64 frame_seq(const struct kdist_frame *f)
+{
+	return kd_get_be64(f->buf + 8);
+}
+
+/* Is @f the first fragment of a message (so it counts as one message)? */
+static bool frame_starts_msg(const struct kdist_frame *f)
+{
+	return frame_type(f) == KD_FRAME_T_DATA &&
+	       kd_get_be32(f->buf + KD_FRAME_HDR_LEN + 12) == 0;
+}
+
+/* Queues frames for the event loop. Caller holds nothing. */
+static void queue_frames(struct kdist_link *link, struct list_head *frames,
+			 u64 bytes)
+{
+	spin_lock(&link->qlock);
+	list_splice_tail_init(frames, &link->pending);
+	link->pending_bytes += bytes;
+	spin_unlock(&link->qlock);
+	kdist_link_kick(link);
+}
+
+/* Queues a frame of the link's own (event, pong): not refused for room. */
+static void queue_frame(struct kdist_link *link, struct kdist_frame *f)
+{
+	LIST_HEAD(one);
+
+	list_add_tail(&f->list, &one);
+	atomic64_add(f->len, &link->queued);
+	queue_frames(link, &one, f->len);
+}
+
+static struct kdist_frame *node_evt_frame(u8 type, const char *name,
+					  u64 creation, u16 reason)
+{
+	struct kd_frame_node_evt e = { .reason = reason };
+	struct kdist_frame *f;
+	int len;
+
+	e.node.creation = creation;
+	e.node.name_len = strscpy(e.node.name, name, sizeof(e.node.name));
+	f = frame_alloc(type, KD_FRAME_NODE_MAX, GFP_KERNEL);
+	if (!f)
+		return NULL;
+	len = kd_frame_encode_node_evt(f->buf + KD_FRAME_HDR_LEN,
+				       KD_FRAME_NODE_MAX, type, &e);
+	if (len < 0) {
+		kvfree(f);
+		return NULL;
+	}
+	kd_put_be32(f->buf + 4, len);
+	f->len = KD_FRAME_HDR_LEN + len;
+	return f;
+}
+
+/* ---- Remote nodes ---- */
+
+static struct kdist_rnode *rnode_find(struct kdist_link *link,
+				      const char *name)
+{
+	struct kdist_rnode *rn;
+
+	lockdep_assert_held(&link->qlock);
+	list_for_each_entry(rn, &link->rnodes, list)
+		if (!strcmp(rn->name, name))
+			return rn;
+	return NULL;
+}
+
+/*
+ * Is node @name (of creation @creation, 0 for any) up on the peer, as far
+ * as its NODE_UP and NODE_DOWN frames told us? 0 if so, -ENOENT if no node
+ * of that name is up, -ESTALE if the creation is not the current one.
+ */
+int kdist_link_known_node(struct kdist_link *link, const char *name,
+			  u64 creation)
+{
+	struct kdist_rnode *rn;
+	int ret = 0;
+
+	spin_lock(&link->qlock);
+	rn = rnode_find(link, name);
+	if (!rn)
+		ret = -ENOENT;
+	else if (creation && creation != rn->creation)
+		ret = -ESTALE;
+	spin_unlock(&link->qlock);
+	return ret;
+}
+
+static void peer_addr(struct kdist_link *link, const char *name, char *buf,
+		      int *len)
+{
+	*len = scnprintf(buf, KDIST_ADDR_MAX, "%s@%s", name, link->peer);
+}
+
+static void announce_rnode(struct kdist_link *link, const char *name,
+			   u64 creation, u32 event, u32 reason)
+{
+	struct kdist_event ev = {
+		.event = event,
+		.reason = reason,
+		.creation = creation,
+	};
+	char addr[KDIST_ADDR_MAX];
+	int len;
+
+	peer_addr(link, name, addr, &len);
+	kdist_node_broadcast(link->host, NULL, addr, len, &ev);
+}
+
+/* Tells every local node about every node of the peer, then forgets them. */
+static void rnodes_down(struct kdist_link *link, u32 reason)
+{
+	struct kdist_rnode *rn, *tmp;
+	LIST_HEAD(gone);
+
+	lockdep_assert_held(&link->lock);
+	spin_lock(&link->qlock);
+	list_splice_init(&link->rnodes, &gone);
+	spin_unlock(&link->qlock);
+	list_for_each_entry_safe(rn, tmp, &gone, list) {
+		announce_rnode(link, rn->name, rn->creation,
+			       KDIST_EV_NODEDOWN, reason);
+		kfree(rn);
+	}
+}
+
+/* Unreachable and reachable are told per node of the peer. */
+static void rnodes_event(struct kdist_link *link, u32 event, u32 reason)
+{
+	struct kdist_rnode *rn;
+	struct {
+		char name[KDIST_NODE_NAME_MAX];
+		u64 creation;
+	} *snap;
+	unsigned int n = 0, max = 0, i;
+
+	lockdep_assert_held(&link->lock);
+	spin_lock(&link->qlock);
+	list_for_each_entry(rn, &link->rnodes, list)
+		max++;
+	spin_unlock(&link->qlock);
+	snap = kvcalloc(max ? max : 1, sizeof(*snap), GFP_KERNEL);
+	if (!snap)
+		return;
+	spin_lock(&link->qlock);
+	list_for_each_entry(rn, &link->rnodes, list) {
+		if (n == max)
+			break;
+		strscpy(snap[n].name, rn->name, sizeof(snap[n].name));
+		snap[n++].creation = rn->creation;
+	}
+	spin_unlock(&link->qlock);
+	for (i = 0; i < n; i++)
+		announce_rnode(link, snap[i].name, snap[i].creation, event,
+			       reason);
+	kvfree(snap);
+}
+
+static u32 down_reason(int fsm_reason)
+{
+	switch (fsm_reason) {
+	case KD_REASON_CLOSED:
+		return KDIST_DOWN_CLOSED;
+	case KD_REASON_TICK_TIMEOUT:
+		return KDIST_DOWN_TICK_TIMEOUT;
+	case KD_REASON_SESSION_TIMEOUT:
+		return KDIST_DOWN_SESSION_TIMEOUT;
+	case KD_REASON_PEER_RESTARTED:
+		return KDIST_DOWN_PEER_RESTARTED;
+	case KD_REASON_DISCONNECTED_BY_ADMIN:
+		return KDIST_DOWN_ADMIN;
+	case KD_REASON_CONN_LOST:
+		return KDIST_DOWN_CONN_LOST;
+	default:
+		return KDIST_DOWN_NONE;
+	}
+}
+
+/* ---- Socket callbacks ---- */
+
+static void link_sk_ready(struct sock *sk)
+{
+	struct kdist_link *link;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	link = sk->sk_user_data;
+	if (link)
+		kdist_link_kick(link);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void link_sk_write_space(struct sock *sk)
+{
+	link_sk_ready(sk);
+}
+
+static void link_sk_state_change(struct sock *sk)
+{
+	link_sk_ready(sk);
+}
+
+static void sock_attach(struct kdist_link *link, struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+
+	lock_sock(sk);
+	tcp_sk(sk)->nonagle |= TCP_NAGLE_OFF;
+	WRITE_ONCE(tcp_sk(sk)->notsent_lowat, LINK_NOTSENT_LOWAT);
+	release_sock(sk);
+	write_lock_bh(&sk->sk_callback_lock);
+	link->saved_data_ready = sk->sk_data_ready;
+	link->saved_write_space = sk->sk_write_space;
+	link->saved_state_change = sk->sk_state_change;
+	sk->sk_user_data = link;
+	sk->sk_data_ready = link_sk_ready;
+	sk->sk_write_space = link_sk_write_space;
+	sk->sk_state_change = link_sk_state_change;
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+/* Detaches and frees the link's socket; the callbacks no longer see it. */
+static void sock_close(struct kdist_link *link)
+{
+	struct socket *sock = link->sock;
+	struct sock *sk;
+
+	lockdep_assert_held(&link->lock);
+	if (!sock)
+		return;
+	sk = sock->sk;
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_user_data = NULL;
+	sk->sk_data_ready = link->saved_data_ready;
+	sk->sk_write_space = link->saved_write_space;
+	sk->sk_state_change = link->saved_state_change;
+	write_unlock_bh(&sk->sk_callback_lock);
+	kernel_sock_shutdown(sock, SHUT_RDWR);
+	sock_release(sock);
+	link->sock = NULL;
+	/* A frame half-written or half-read is sent or read again whole. */
+	link->send_off = 0;
+	link->ctl_len = 0;
+	link->ctl_off = 0;
+	link->rx_off = 0;
+}
+
+/* ---- Actions of the state machine ---- */
+
+static void drop_frames(struct kdist_link *link, struct list_head *q)
+{
+	struct kdist_frame *f, *tmp;
+
+	list_for_each_entry_safe(f, tmp, q, list) {
+		if (frame_starts_msg(f))
+			link->stats[KDIST_LS_DROP_SESSION]++;
+		list_del(&f->list);
+		frame_free(link, f);
+	}
+}
+
+/* The session ended: queued and unacked messages are dropped, counted. */
+static void drop_queue(struct kdist_link *link)
+{
+	LIST_HEAD(q);
+
+	lockdep_assert_held(&link->lock);
+	spin_lock(&link->qlock);
+	list_splice_init(&link->pending, &q);
+	link->pending_bytes = 0;
+	spin_unlock(&link->qlock);
+	drop_frames(link, &link->txq);
+	drop_frames(link, &q);
+	link->next_send = NULL;
+	kdist_host_space_freed(link->host);
+}
+
+static void rx_msg_drop(struct kdist_link *link)
+{
+	if (link->rx_msg)
+		kvfree(link->rx_msg);
+	link->rx_msg = NULL;
+	if (link->rx_dst)
+		kdist_node_put(link->rx_dst);
+	link->rx_dst = NULL;
+	if (link->rx_stalled)
+		atomic_dec(&link->host->stalled_links);
+	link->rx_stalled = false;
+}
+
+static void reset_seq(struct kdist_link *link)
+{
+	kd_seq_tx_reset(&link->tx);
+	kd_seq_rx_init(&link->rx);
+	rx_msg_drop(link);
+	link->session_gen++;
+}
+
+/* A new session: tell the peer about every node of this host. */
+static void announce_local_nodes(struct kdist_link *link)
+{
+	struct kdist_node_ref *refs;
+	struct kdist_frame *f;
+	LIST_HEAD(frames);
+	u64 bytes = 0;
+	int i, n;
+
+	n = kdist_node_snapshot(link->host, &refs);
+	for (i = 0; i < n; i++) {
+		f = node_evt_frame(KD_FRAME_T_NODE_UP, refs[i].name,
+				   refs[i].creation, KD_NODE_REASON_NONE);
+		if (!f) {
+			pr_err_ratelimited("no memory to announce nodes to %s\n",
+					   link->peer);
+			break;
+		}
+		list_add_tail(&f->list, &frames);
+		bytes += f->len;
+	}
+	kvfree(refs);
+	atomic64_add(bytes, &link->queued);
+	queue_frames(link, &frames, bytes);
+}
+
+static void notify(struct kdist_link *link, u32 event, int fsm_reason)
+{
+	kdist_netlink_notify_link(link, event, down_reason(fsm_reason));
+}
+
+static void apply(struct kdist_link *link, int act)
+{
+	int reason = link->fsm.reason;
+
+	lockdep_assert_held(&link->lock);
+	if (act & KD_FSM_A_CLOSE_SOCK)
+		sock_close(link);
+	if (act & KD_FSM_A_STOP_SESSION_TIMER)
+		link->lost_at = 0;
+	if (act & KD_FSM_A_NOTIFY_NODES_DOWN) {
+		rnodes_down(link, down_reason(reason));
+		notify(link, KDIST_EVENT_LINK_DOWN, reason);
+	}
+	if (act & KD_FSM_A_DROP_QUEUE)
+		drop_queue(link);
+	if (act & KD_FSM_A_RESET_SEQ)
+		reset_seq(link);
+	if (act & KD_FSM_A_NOTIFY_UNREACHABLE) {
+		rnodes_event(link, KDIST_EV_UNREACHABLE, down_reason(reason));
+		notify(link, KDIST_EVENT_LINK_UNREACHABLE, reason);
+	}
+	if (act & KD_FSM_A_NOTIFY_REACHABLE) {
+		rnodes_event(link, KDIST_EV_REACHABLE, KDIST_DOWN_NONE);
+		notify(link, KDIST_EVENT_LINK_REACHABLE, KD_REASON_NONE);
+	}
+	if (act & KD_FSM_A_NOTIFY_NODES_UP) {
+		announce_local_nodes(link);
+		notify(link, KDIST_EVENT_LINK_UP, KD_REASON_NONE);
+	}
+	if (act & KD_FSM_A_START_SESSION_TIMER)
+		link->lost_at = jiffies;
+	if (act & KD_FSM_A_SCHEDULE_RETRY)
+		link->retry_at = jiffies + msecs_to_jiffies(link->fsm.retry_ms);
+}
+
+/* Feeds @evt to the state machine and carries out what it says. */
+static void link_evt(struct kdist_link *link, int evt)
+{
+	int act, old = link->fsm.state;
+
+	lockdep_assert_held(&link->lock);
+	act = kd_fsm_evt(&link->fsm, evt);
+	WRITE_ONCE(link->in_session, link->fsm.state & KD_FSM_SESSION);
+	if (act || old != link->fsm.state)
+		pr_debug("link %s: %s: %s -> %s (actions %#x)\n", link->peer,
+			 kd_fsm_evt_name(evt), kd_fsm_state_name(old),
+			 kd_fsm_state_name(link->fsm.state), act);
+	if (act < 0) {
+		pr_warn_ratelimited("link %s: event %s illegal in state %s\n",
+				    link->peer, kd_fsm_evt_name(evt),
+				    kd_fsm_state_name(link->fsm.state));
+		return;
+	}
+	apply(link, act);
+}
+
+/* The connection failed: unreachable (or idle), and reconnect later. */
+static void link_sock_down(struct kdist_link *link, int err)
+{
+	pr_debug("link %s: connection lost: error %d\n", link->peer, err);
+	if (err == -EPROTO)
+		link->stats[KDIST_LS_PROTO_ERRORS]++;
+	if (link->sock)
+		link_evt(link, KD_FSM_EVT_SOCK_DOWN);
+}
+
+/* ---- Sending ---- */
+
+/* Writes up to @len bytes without blocking: bytes sent or -errno. */
+static int sock_send(struct kdist_link *link, const u8 *buf, u32 len,
+		     bool more)
+{
+	struct kvec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = {
+		.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL | (more ? MSG_MORE : 0),
+	};
+	int ret = kernel_sendmsg(link->sock, &msg, &iov, 1, len);
+
+	if (ret > 0) {
+		link->stats[KDIST_LS_TX_BYTES] += ret;
+		link->last_tx = jiffies;
+	}
+	return ret;
+}
+
+/* Prepares a TICK or ACK (unsequenced, carrying the current ack). */
+static void ctl_prepare(struct kdist_link *link, u8 type)
+{
+	struct kd_frame_hdr h = {
+		.version = KD_PROTO_VERSION_MAX,
+		.type = type,
+		.ack = kd_seq_rx_last(&link->rx),
+	};
+
+	if (link->ctl_len)
+		return;
+	kd_frame_encode_hdr(link->ctl, sizeof(link->ctl), &h);
+	link->ctl_len = KD_FRAME_HDR_LEN;
+	link->ctl_off = 0;
+	kd_seq_rx_ack_sent(&link->rx, h.ack);
+	if (type == KD_FRAME_T_TICK)
+		link->stats[KDIST_LS_TICKS_TX]++;
+}
+
+/* Sends the pending TICK or ACK: 0 when done, -EAGAIN, or an error. */
+static int ctl_flush(struct kdist_link *link)
+{
+	int ret;
+
+	while (link->ctl_off < link->ctl_len) {
+		ret = sock_send(link, link->ctl + link->ctl_off,
+				link->ctl_len - link->ctl_off, false);
+		if (ret < 0)
+			return ret;
+		link->ctl_off += ret;
+	}
+	link->ctl_len = 0;
+	link->ctl_off = 0;
+	return 0;
+}
+
+/* Gives sequence numbers to the writers' frames and appends them. */
+static void take_pending(struct kdist_link *link)
+{
+	struct kdist_frame *f, *tmp;
+	LIST_HEAD(q);
+
+	spin_lock(&link->qlock);
+	list_splice_init(&link->pending, &q);
+	link->pending_bytes = 0;
+	spin_unlock(&link->qlock);
+	list_for_each_entry_safe(f, tmp, &q, list) {
+		u64 seq = kd_seq_tx_push(&link->tx, f->len);
+
+		/* Room was reserved against KDIST_LINK_TXQ_MAX by the writer. */
+		if (WARN_ON_ONCE(!seq)) {
+			list_del(&f->list);
+			frame_free(link, f);
+			continue;
+		}
+		kd_put_be64(f->buf + 8, seq);
+		list_move_tail(&f->list, &link->txq);
+		if (!link->next_send)
+			link->next_send = f;
+	}
+}
+
+static void next_frame(struct kdist_link *link)
+{
+	struct kdist_frame *f = link->next_send;
+
+	link->send_off = 0;
+	if (list_is_last(&f->list, &link->txq))
+		link->next_send = NULL;
+	else
+		link->next_send = list_next_entry(f, list);
+}
+
+/* Writes queued frames until TCP pushes back: 0, -EAGAIN or an error. */
+static int link_tx(struct kdist_link *link)
+{
+	struct kdist_frame *f;
+	u64 ack;
+	int ret;
+
+	while ((f = link->next_send)) {
+		if (!link->send_off) {
+			ret = ctl_flush(link);
+			if (ret)
+				return ret;
+			ack = kd_seq_rx_last(&link->rx);
+			kd_put_be64(f->buf + 16, ack);
+			kd_seq_rx_ack_sent(&link->rx, ack);
+		}
+		ret = sock_send(link, f->buf + link->send_off,
+				f->len - link->send_off,
+				!list_is_last(&f->list, &link->txq));
+		if (ret < 0)
+			return ret;
+		link->send_off += ret;
+		if (link->send_off == f->len)
+			next_frame(link);
+	}
+	if (kd_seq_rx_ack_due(&link->rx))
+		ctl_prepare(link, KD_FRAME_T_ACK);
+	return ctl_flush(link);
+}
+
+/* Frees the frames the peer acked; a frame being written stays. */
+static void free_acked(struct kdist_link *link)
+{
+	struct kdist_frame *f, *tmp;
+	bool freed = false;
+
+	list_for_each_entry_safe(f, tmp, &link->txq, list) {
+		if (frame_seq(f) > link->tx.acked)
+			break;
+		if (f == link->next_send) {
+			if (link->send_off)
+				break;
+			next_frame(link);
+		}
+		list_del(&f->list);
+		kd_seq_tx_release(&link->tx, f->len);
+		frame_free(link, f);
+		freed = true;
+	}
+	if (freed)
+		kdist_host_space_freed(link->host);
+}
+
+/* ---- Receiving ---- */
+
+/* Reads into @buf without blocking: bytes read, 0 at EOF, or -errno. */
+static int sock_recv(struct kdist_link *link, u8 *buf, u32 len)
+{
+	struct kvec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+	int ret = kernel_recvmsg(link->sock, &msg, &iov, 1, len, MSG_DONTWAIT);
+
+	if (ret > 0)
+		link->stats[KDIST_LS_RX_BYTES] += ret;
+	return ret;
+}
+
+/* Hands a finished message to its node; -EAGAIN leaves it stalled. */
+static int deliver(struct kdist_link *link)
+{
+	int err = kdist_node_enqueue(link->rx_dst, link->rx_msg, false);
+
+	if (err == -EAGAIN) {
+		if (!link->rx_stalled)
+			atomic_inc(&link->host->stalled_links);
+		link->rx_stalled = true;
+		return err;
+	}
+	if (err) {
+		/* The node closed after we looked it up. */
+		link->stats[KDIST_LS_DROP_NO_NODE]++;
+		kvfree(link->rx_msg);
+	} else {
+		link->stats[KDIST_LS_RX_MSGS]++;
+	}
+	link->rx_msg = NULL;
+	if (link->rx_stalled)
+		atomic_dec(&link->host->stalled_links);
+	link->rx_stalled = false;
+	kdist_node_put(link->rx_dst);
+	link->rx_dst = NULL;
+	return 0;
+}
+
+/* The first fragment of a message: find its node, make room for it. */
+static int rx_start(struct kdist_link *link, const struct kd_frame_data *d)
+{
+	char src[KDIST_ADDR_MAX];
+	struct kdist_node *dst;
+	int len;
+
+	dst = kdist_node_lookup(link->host, d->dst.name);
+	if (!dst || (d->dst.creation && d->dst.creation != dst->creation)) {
+		link->stats[dst ? KDIST_LS_DROP_STALE : KDIST_LS_DROP_NO_NODE]++;
+		if (dst)
+			kdist_node_put(dst);
+		return 0;
+	}
+	peer_addr(link, d->src.name, src, &len);
+	link->rx_msg = kdist_msg_alloc(KDIST_RX_MSG, src, len, d->src.creation,
+				       0, d->total,
+				       GFP_KERNEL | __GFP_RETRY_MAYFAIL);
+	if (!link->rx_msg) {
+		kdist_node_put(dst);
+		return -ENOMEM;
+	}
+	link->rx_dst = dst;
+	link->rx_msg_off = 0;
+	return 0;
+}
+
+static int rx_data(struct kdist_link *link, const u8 *p, u32 plen)
+{
+	struct kd_frame_data d;
+	int hlen, err;
+
+	hlen = kd_frame_decode_data(p, plen, plen, &d);
+	if (hlen <= 0)
+		return -EPROTO;
+	if (d.offset == 0) {
+		if (link->rx_msg)
+			return -EPROTO;
+		err = rx_start(link, &d);
+		if (err)
+			return err;
+	}
+	if (!link->rx_msg)	/* dropping a message for a missing node */
+		return 0;
+	if (d.offset != link->rx_msg_off ||
+	    d.total != ((struct kdist_rx *)link->rx_msg->data)->len)
+		return -EPROTO;
+	memcpy((u8 *)kdist_msg_payload(link->rx_msg) + d.offset, p + hlen,
+	       d.frag_len);
+	link->rx_msg_off += d.frag_len;
+	/* A full queue leaves the message stalled; link_rx() waits. */
+	if (link->rx_msg_off == d.total)
+		deliver(link);
+	return 0;
+}
+
+static int rx_node(struct kdist_link *link, u8 type, const u8 *p, u32 plen)
+{
+	struct kd_frame_node_evt e;
+	struct kdist_rnode *rn, *old;
+
+	if (kd_frame_decode_node_evt(p, plen, plen, type, &e) <= 0)
+		return -EPROTO;
+	if (type == KD_FRAME_T_NODE_UP) {
+		rn = kzalloc(sizeof(*rn), GFP_KERNEL);
+		if (!rn)
+			return -ENOMEM;
+		strscpy(rn->name, e.node.name, sizeof(rn->name));
+		rn->creation = e.node.creation;
+		spin_lock(&link->qlock);
+		old = rnode_find(link, rn->name);
+		if (!old)
+			list_add_tail(&rn->list, &link->rnodes);
+		spin_unlock(&link->qlock);
+		if (old) {	/* announced twice at session start */
+			kfree(rn);
+			return 0;
+		}
+		announce_rnode(link, e.node.name, e.node.creation,
+			       KDIST_EV_NODEUP, KDIST_DOWN_NONE);
+		return 0;
+	}
+	spin_lock(&link->qlock);
+	old = rnode_find(link, e.node.name);
+	if (old && old->creation == e.node.creation)
+		list_del(&old->list);
+	else
+		old = NULL;
+	spin_unlock(&link->qlock);
+	if (old) {
+		announce_rnode(link, old->name, old->creation,
+			       KDIST_EV_NODEDOWN, KDIST_DOWN_CLOSED);
+		kfree(old);
+	}
+	return 0;
+}
+
+static struct kdist_frame *ping_frame(u8 type, const struct kd_frame_ping *pg)
+{
+	struct kdist_frame *f = frame_alloc(type, KD_FRAME_PING_MAX,
+					    GFP_KERNEL);
+	int len;
+
+	if (!f)
+		return NULL;
+	len = kd_frame_encode_ping(f->buf + KD_FRAME_HDR_LEN,
+				   KD_FRAME_PING_MAX, type, pg);
+	if (len < 0) {
+		kvfree(f);
+		return NULL;
+	}
+	kd_put_be32(f->buf + 4, len);
+	f->len = KD_FRAME_HDR_LEN + len;
+	return f;
+}
+
+/* A PING for one of our nodes: the kernel answers, no program involved. */
+static int rx_ping(struct kdist_link *link, const u8 *p, u32 plen)
+{
+	struct kd_frame_ping pg;
+	struct kdist_node *node;
+	struct kdist_frame *f;
+
+	if (kd_frame_decode_ping(p, plen, plen, KD_FRAME_T_PING, &pg) <= 0)
+		return -EPROTO;
+	node = kdist_node_lookup(link->host, pg.dst.name);
+	pg.status = node ? KD_PING_ST_ALIVE : KD_PING_ST_NO_NODE;
+	pg.dst.creation = node ? node->creation : 0;
+	if (node)
+		kdist_node_put(node);
+	f = ping_frame(KD_FRAME_T_PONG, &pg);
+	if (!f)
+		return -ENOMEM;
+	queue_frame(link, f);
+	return 0;
+}
+
+/* A PONG: tell the pinging node. Creation 0 means no such node (pang). */
+static int rx_pong(struct kdist_link *link, const u8 *p, u32 plen)
+{
+	struct kd_frame_ping pg;
+	struct kdist_node *node;
+	struct kdist_msg *msg;
+	char src[KDIST_ADDR_MAX];
+	int len;
+
+	if (kd_frame_decode_ping(p, plen, plen, KD_FRAME_T_PONG, &pg) <= 0)
+		return -EPROTO;
+	node = kdist_node_lookup(link->host, pg.src.name);
+	if (!node || node->creation != pg.src.creation)
+		goto out;
+	peer_addr(link, pg.dst.name, src, &len);
+	msg = kdist_msg_alloc(KDIST_RX_PONG, src, len, pg.dst.creation, pg.id,
+			      0, GFP_KERNEL);
+	if (msg && kdist_node_enqueue(node, msg, true))
+		kvfree(msg);
+out:
+	if (node)
+		kdist_node_put(node);
+	return 0;
+}
+
+static int rx_frame(struct kdist_link *link)
+{
+	const struct kd_frame_hdr *h = &link->rx_hdr;
+	const u8 *p = link->rx_buf;
+	int n;
+
+	link->last_rx = jiffies;
+	if (h->ack) {
+		n = kd_seq_tx_ack(&link->tx, h->ack);
+		if (n < 0)
+			return -EPROTO;
+		if (n)
+			free_acked(link);
+	}
+	if (kd_frame_type_sequenced(h->type)) {
+		switch (kd_seq_rx_check(&link->rx, h->seq)) {
+		case KD_SEQ_ACCEPT:
+			break;
+		case KD_SEQ_DUP:
+			link->stats[KDIST_LS_DUPS]++;
+			return 0;
+		default:
+			return -EPROTO;
+		}
+	}
+	switch (h->type) {
+	case KD_FRAME_T_DATA:
+		return rx_data(link, p, h->len);
+	case KD_FRAME_T_NODE_UP:
+	case KD_FRAME_T_NODE_DOWN:
+		return rx_node(link, h->type, p, h->len);
+	case KD_FRAME_T_PING:
+		return rx_ping(link, p, h->len);
+	case KD_FRAME_T_PONG:
+		return rx_pong(link, p, h->len);
+	case KD_FRAME_T_TICK:
+		link->stats[KDIST_LS_TICKS_RX]++;
+		return 0;
+	case KD_FRAME_T_ACK:
+		return 0;
+	case KD_FRAME_T_CLOSE:
+		return -ECONNRESET;
+	default:
+		/* Handshake frames have no place in a session. */
+		return -EPROTO;
+	}
+}
+
+/*
+ * Reads and handles frames until the socket is empty, the budget is spent
+ * or a message waits for room at its node. Returns 0, or an error for
+ * which the connection must go.
+ */
+static int link_rx(struct kdist_link *link)
+{
+	struct kd_frame_hdr *h = &link->rx_hdr;
+	int budget = LINK_RX_BUDGET, ret;
+
+	if (link->rx_stalled && deliver(link) == -EAGAIN)
+		return 0;
+	while (!link->rx_stalled) {
+		if (!budget--) {
+			kdist_link_kick(link);
+			return 0;
+		}
+		if (link->rx_off < KD_FRAME_HDR_LEN) {
+			ret = sock_recv(link, link->rx_hdr_buf + link->rx_off,
+					KD_FRAME_HDR_LEN - link->rx_off);
+			if (ret <= 0)
+				return ret == -EAGAIN ? 0 : (ret ?: -ECONNRESET);
+			link->rx_off += ret;
+			if (link->rx_off < KD_FRAME_HDR_LEN)
+				continue;
+			if (kd_frame_decode_hdr(link->rx_hdr_buf,
+						KD_FRAME_HDR_LEN, h) <= 0)
+				return -EPROTO;
+		}
+		if (link->rx_off < KD_FRAME_HDR_LEN + h->len) {
+			u32 got = link->rx_off - KD_FRAME_HDR_LEN;
+
+			ret = sock_recv(link, link->rx_buf + got, h->len - got);
+			if (ret <= 0)
+				return ret == -EAGAIN ? 0 : (ret ?: -ECONNRESET);
+			link->rx_off += ret;
+			if (link->rx_off < KD_FRAME_HDR_LEN + h->len)
+				continue;
+		}
+		link->rx_off = 0;
+		ret = rx_frame(link);
+		if (ret == -ENOMEM && kd_frame_type_sequenced(h->type))
+			link->rx.rcv_next--;	/* not taken: resent on resume */
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* The event loop of a link: read, then write. */
+static void link_work(struct work_struct *work)
+{
+	struct kdist_link *link = container_of(work, struct kdist_link, work);
+	int err;
+
+	mutex_lock(&link->lock);
+	/* Sequence numbers are only given within a session. */
+	if (link->fsm.state & KD_FSM_SESSION)
+		take_pending(link);
+	if (!link->sock || link->fsm.state != KD_FSM_ESTABLISHED)
+		goto out;
+	err = link_rx(link);
+	if (!err && link->sock)
+		err = link_tx(link);
+	if (err && err != -EAGAIN)
+		link_sock_down(link, err);
+out:
+	mutex_unlock(&link->lock);
+}
+
+/* ---- Timer: ticks, tick timeout, session timeout, reconnects ---- */
+
+static void start_dial(struct kdist_link *link)
+{
+	lockdep_assert_held(&link->lock);
+	if (link->dialing || link->dead)
+		return;
+	link_evt(link, link->fsm.state & KD_FSM_SESSION ? KD_FSM_EVT_RETRY :
+			KD_FSM_EVT_CONNECT);
+	link->dialing = true;
+	/* Not again before this, even if the attempt ends without a word. */
+	link->retry_at = jiffies + msecs_to_jiffies(KD_FSM_BACKOFF_MIN_MS);
+	queue_work(kdist_wq, &link->dial_work);
+}
+
+static void link_timer(struct work_struct *work)
+{
+	struct kdist_link *link = container_of(to_delayed_work(work),
+					       struct kdist_link, timer);
+	unsigned long now = jiffies;
+	u32 tick = tick_ms(link);
+
+	mutex_lock(&link->lock);
+	if (link->dead)
+		goto out;
+	switch (link->fsm.state) {
+	case KD_FSM_ESTABLISHED:
+		/* A link that is not reading cannot blame the peer. */
+		if (!link->rx_stalled &&
+		    time_after(now, link->last_rx + msecs_to_jiffies(tick))) {
+			link_evt(link, KD_FSM_EVT_TICK_TIMEOUT);
+			break;
+		}
+		if (time_after_eq(now, link->last_tx + msecs_to_jiffies(
+				  tick / LINK_TICKS_PER_TIMEOUT)))
+			ctl_prepare(link, KD_FRAME_T_TICK);
+		else if (kd_seq_rx_last(&link->rx) != link->rx.ack_sent)
+			ctl_prepare(link, KD_FRAME_T_ACK);
+		kdist_link_kick(link);
+		break;
+	case KD_FSM_UNREACHABLE:
+		if (time_after(now, link->lost_at +
+			       msecs_to_jiffies(session_ms(link)))) {
+			link_evt(link, KD_FSM_EVT_SESSION_TIMEOUT);
+			break;
+		}
+		fallthrough;
+	default:
+		if (time_after_eq(now, link->retry_at))
+			start_dial(link);
+		break;
+	}
+out:
+	if (!link->dead)
+		arm_timer(link, min_t(u32, tick / LINK_TICKS_PER_TIMEOUT,
+				      LINK_TIMER_MAX_MS));
+	mutex_unlock(&link->lock);
+}
+
+/* ---- Connections (see conn.c) ---- */
+
+/* What a handshake needs of the session: read under the lock. */
+void kdist_link_session_of(struct kdist_link *link, u64 *peer_inc, u64 *sid,
+			   u64 *rcv_last, u32 *gen)
+{
+	mutex_lock(&link->lock);
+	*peer_inc = link->fsm.state & KD_FSM_SESSION ? link->peer_inc : 0;
+	*sid = link->fsm.state & KD_FSM_SESSION ? link->sid : 0;
+	*rcv_last = kd_seq_rx_last(&link->rx);
+	*gen = link->session_gen;
+	mutex_unlock(&link->lock);
+}
+
+/* Resends, on the new connection, all the peer has not received. */
+static int resume(struct kdist_link *link, u64 peer_rcv_last)
+{
+	struct kdist_frame *f;
+	u64 from;
+
+	/* The peer's view may be older than acks it has sent since. */
+	peer_rcv_last = max(peer_rcv_last, link->tx.acked);
+	if (peer_rcv_last >= link->tx.next)
+		return -EPROTO;
+	if (kd_seq_tx_resume(&link->tx, peer_rcv_last, &from) < 0)
+		return -EPROTO;
+	free_acked(link);
+	link->next_send = list_first_entry_or_null(&link->txq,
+						   struct kdist_frame, list);
+	link->send_off = 0;
+	list_for_each_entry(f, &link->txq, list)
+		link->stats[KDIST_LS_RETRANSMITS]++;
+	return 0;
+}
+
+static void install_sock(struct kdist_link *link, struct socket *sock,
+			 u64 peer_inc)
+{
+	sock_close(link);
+	sock_attach(link, sock);
+	link->sock = sock;
+	link->sock_since = jiffies;
+	link->last_rx = jiffies;
+	link->last_tx = jiffies;
+	link->peer_inc = peer_inc;
+	link->fsm.attempts = 0;
+}
+
+/*
+ * Takes over @sock, which finished a handshake with the peer, as the
+ * link's connection. @gen is the session generation the handshake saw; if
+ * the session changed since, the connection is dropped and the peer tries
+ * again. @resume_ok says both sides agreed to resume the session.
+ */
+void kdist_link_install(struct kdist_link *link, struct socket *sock,
+			u32 gen, u64 peer_inc, u64 sid, u64 peer_rcv_last,
+			bool resume_ok, bool restarted)
+{
+	bool had_session;
+
+	mutex_lock(&link->lock);
+	if (link->dead || gen != link->session_gen) {
+		mutex_unlock(&link->lock);
+		kdist_socket_release(sock);
+		return;
+	}
+	had_session = link->fsm.state & KD_FSM_SESSION;
+	if (link->sock)
+		link->stats[KDIST_LS_RECONNECTS]++;
+	else if (had_session)
+		link->stats[KDIST_LS_RECONNECTS]++;
+	/* Events first: their CLOSE_SOCK is for the old connection. */
+	if (resume_ok && had_session) {
+		link_evt(link, KD_FSM_EVT_HS_OK_RESUME);
+		install_sock(link, sock, peer_inc);
+		if (resume(link, peer_rcv_last))
+			link_sock_down(link, -EPROTO);
+	} else {
+		/* Old session's nodes are down before the new ones come up. */
+		if (restarted && had_session)
+			link_evt(link, KD_FSM_EVT_PEER_RESTARTED);
+		/* Nothing queued outside a session belongs to the new one. */
+		drop_queue(link);
+		link_evt(link, KD_FSM_EVT_HS_OK_NEW);
+		install_sock(link, sock, peer_inc);
+		link->sid = sid;
+	}
+	kdist_link_kick(link);
+	mutex_unlock(&link->lock);
+}
+
+/* The dial attempt ended without a connection. */
+void kdist_link_dial_failed(struct kdist_link *link)
+{
+	mutex_lock(&link->lock);
+	link->dialing = false;
+	if (!link->dead && link->fsm.state & (KD_FSM_CONNECTING |
+					      KD_FSM_UNREACHABLE))
+		link_evt(link, KD_FSM_EVT_SOCK_DOWN);
+	mutex_unlock(&link->lock);
+}
+
+void kdist_link_dial_done(struct kdist_link *link)
+{
+	mutex_lock(&link->lock);
+	link->dialing = false;
+	mutex_unlock(&link->lock);
+}
+
+/* Is the link up on a connection younger than a tick time? */
+bool kdist_link_fresh(struct kdist_link *link)
+{
+	bool ret;
+
+	mutex_lock(&link->lock);
+	ret = link->fsm.state == KD_FSM_ESTABLISHED &&
+	      time_before(jiffies, link->sock_since +
+			  msecs_to_jiffies(tick_ms(link)));
+	mutex_unlock(&link->lock);
+	return ret;
+}
+
+bool kdist_link_up(struct kdist_link *link)
+{
+	return READ_ONCE(link->fsm.state) == KD_FSM_ESTABLISHED;
+}
+
+bool kdist_link_dialing(struct kdist_link *link)
+{
+	bool ret;
+
+	mutex_lock(&link->lock);
+	ret = link->dialing;
+	mutex_unlock(&link->lock);
+	return ret;
+}
+
+/* ---- Writers ---- */
+
+static bool link_has_room(struct kdist_link *link)
+{
+	return atomic64_read(&link->queued) < KDIST_LINK_TXQ_MAX ||
+	       READ_ONCE(link->dead);
+}
+
+/*
+ * Reserves @bytes of the link's queue: it always takes one message when
+ * empty, never more than KDIST_LINK_TXQ_MAX otherwise.
+ */
+static int reserve(struct kdist_link *link, u64 bytes, bool may_wait)
+{
+	s64 now;
+	int err;
+
+	for (;;) {
+		now = atomic64_add_return(bytes, &link->queued);
+		if (now == bytes || now <= KDIST_LINK_TXQ_MAX)
+			return 0;
+		atomic64_sub(bytes, &link->queued);
+		if (!may_wait)
+			return -EAGAIN;
+		err = wait_event_interruptible(link->host->space_wq,
+					       link_has_room(link));
+		if (err)
+			return err;
+		if (READ_ONCE(link->dead))
+			return -EHOSTUNREACH;
+	}
+}
+
+static struct kdist_frame *data_frame(struct kd_frame_data *d,
+				      struct iov_iter *from)
+{
+	u8 sub[KD_FRAME_DATA_MAX];
+	struct kdist_frame *f;
+	int hlen;
+
+	hlen = kd_frame_encode_data(sub, sizeof(sub), d);
+	if (hlen < 0)
+		return ERR_PTR(hlen);
+	f = frame_alloc(KD_FRAME_T_DATA, hlen + d->frag_len, GFP_KERNEL);
+	if (!f)
+		return ERR_PTR(-ENOMEM);
+	memcpy(f->buf + KD_FRAME_HDR_LEN, sub, hlen);
+	if (copy_from_iter(f->buf + KD_FRAME_HDR_LEN + hlen, d->frag_len,
+			   from) != d->frag_len) {
+		kvfree(f);
+		return ERR_PTR(-EFAULT);
+	}
+	return f;
+}
+
+static void node_ref(struct kd_frame_node *n, const char *name, u64 creation)
+{
+	n->creation = creation;
+	n->name_len = strscpy(n->name, name, sizeof(n->name));
+}
+
+/* Cuts a message into fragments of at most KD_FRAG_MAX payload bytes. */
+static int build_data(struct kdist_link *link, struct kdist_node *src,
+		      const char *dst_node, u64 dst_creation,
+		      struct iov_iter *from, u32 len, struct list_head *out,
+		      u64 *bytes)
+{
+	struct kd_frame_data d = { .total = len };
+	struct kdist_frame *f;
+
+	d.msg_id = atomic64_inc_return(&link->msg_ids);
+	node_ref(&d.src, src->name, src->creation);
+	node_ref(&d.dst, dst_node, dst_creation);
+	do {
+		d.frag_len = min_t(u32, len - d.offset, KD_FRAG_MAX);
+		f = data_frame(&d, from);
+		if (IS_ERR(f))
+			return PTR_ERR(f);
+		list_add_tail(&f->list, out);
+		*bytes += f->len;
+		d.offset += d.frag_len;
+	} while (d.offset < len);
+	return 0;
+}
+
+static int build_ping(struct kdist_node *src, const char *dst_node,
+		      u64 dst_creation, u64 cookie, struct list_head *out,
+		      u64 *bytes)
+{
+	struct kd_frame_ping pg = { .id = cookie, .status = KD_PING_ST_NONE };
+	struct kdist_frame *f;
+
+	node_ref(&pg.src, src->name, src->creation);
+	node_ref(&pg.dst, dst_node, dst_creation);
+	f = ping_frame(KD_FRAME_T_PING, &pg);
+	if (!f)
+		return -ENOMEM;
+	list_add_tail(&f->list, out);
+	*bytes += f->len;
+	return 0;
+}
+
+static void free_list(struct kdist_link *link, struct list_head *frames)
+{
+	struct kdist_frame *f, *tmp;
+
+	list_for_each_entry_safe(f, tmp, frames, list)
+		kvfree(f);
+}
+
+/*
+ * Queues a message (or a ping) from local node @src to @dst_node on the
+ * link's peer, copying @len payload bytes from @from. Returns 0, -EAGAIN
+ * when the link's queue is full and @may_wait is false, -ENOMEM or
+ * -EFAULT. On error @from is left where it was.
+ */
 int kdist_link_queue(struct kdist_link *link, struct kdist_node *src,
 		     const char *dst_node, u64 dst_creation, u16 type,
 		     u64 cookie, struct iov_iter *from, u32 len, bool may_wait)
 {
-	return -EHOSTUNREACH;
+	struct iov_iter save = *from;
+	struct kdist_frame *f;
+	LIST_HEAD(frames);
+	u64 bytes = 0;
+	int err;
+
+	if (type == KDIST_TX_PING) {
+		iov_iter_advance(from, len);
+		err = build_ping(src, dst_node, dst_creation, cookie, &frames,
+				 &bytes);
+	} else {
+		err = build_data(link, src, dst_node, dst_creation, from, len,
+				 &frames, &bytes);
+	}
+	if (!err)
+		err = reserve(link, bytes, may_wait);
+	if (err) {
+		free_list(link, &frames);
+		*from = save;
+		return err;
+	}
+	list_for_each_entry(f, &frames, list) {
+		kref_get(&src->ref);
+		f->sender = src;
+		atomic_long_add(f->len, &src->tx_outstanding);
+	}
+	queue_frames(link, &frames, bytes);
+	if (type != KDIST_TX_PING)
+		link->stats[KDIST_LS_TX_MSGS]++;
+	return 0;
+}
+
+/* Tells every peer in session that a node of this host came or went. */
+void kdist_link_node_event(struct kdist_host *host, struct kdist_node *node,
+			   bool up)
+{
+	struct kdist_link *link, **links;
+	struct kdist_frame *f;
+	unsigned int n = 0, max = 0, i;
+
+	/* Take references under RCU, then allocate (which may sleep). */
+	rcu_read_lock();
+	list_for_each_entry_rcu(link, &host->links, entry)
+		max++;
+	rcu_read_unlock();
+	links = kcalloc(max ? max : 1, sizeof(*links), GFP_KERNEL);
+	if (!links)
+		goto err;
+	rcu_read_lock();
+	list_for_each_entry_rcu(link, &host->links, entry)
+		if (n < max && READ_ONCE(link->in_session) &&
+		    kref_get_unless_zero(&link->ref))
+			links[n++] = link;
+	rcu_read_unlock();
+	for (i = 0; i < n; i++) {
+		f = node_evt_frame(up ? KD_FRAME_T_NODE_UP :
+				   KD_FRAME_T_NODE_DOWN, node->name,
+				   node->creation, up ? KD_NODE_REASON_NONE :
+				   KD_NODE_REASON_CLOSED);
+		if (f)
+			queue_frame(links[i], f);
+		else
+			pr_err_ratelimited("node %s: no memory to tell %s\n",
+					   node->name, links[i]->peer);
+		kdist_link_put(links[i]);
+	}
+	kfree(links);
+	return;
+err:
+	pr_err_ratelimited("node %s: no memory to tell the peers\n",
+			   node->name);
+}
+
+/* Some node of @host made room: links waiting to deliver try again. */
+void kdist_link_kick_stalled(struct kdist_host *host)
+{
+	struct kdist_link *link;
+
+	if (!atomic_read(&host->stalled_links))
+		return;
+	rcu_read_lock();
+	list_for_each_entry_rcu(link, &host->links, entry)
+		if (READ_ONCE(link->rx_stalled))
+			kdist_link_kick(link);
+	rcu_read_unlock();
+}
+
+/* Appends the peers' nodes to a KDIST_IOC_NODES answer. */
+void kdist_link_list_nodes(struct kdist_host *host,
+			   struct kdist_node_info *buf, u32 count, u32 *n,
+			   u32 *total)
+{
+	struct kdist_link *link;
+	struct kdist_rnode *rn;
+	u32 state;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(link, &host->links, entry) {
+		state = READ_ONCE(link->fsm.state) == KD_FSM_ESTABLISHED ?
+			KDIST_NODE_UP : KDIST_NODE_UNREACHABLE;
+		spin_lock(&link->qlock);
+		list_for_each_entry(rn, &link->rnodes, list) {
+			(*total)++;
+			if (*n >= count)
+				continue;
+			memset(&buf[*n], 0, sizeof(buf[*n]));
+			strscpy(buf[*n].name, rn->name, sizeof(buf[*n].name));
+			strscpy(buf[*n].host, link->peer, sizeof(buf[*n].host));
+			buf[*n].creation = rn->creation;
+			buf[*n].state = state;
+			(*n)++;
+		}
+		spin_unlock(&link->qlock);
+	}
+	rcu_read_unlock();
+}
+
+static u32 uapi_state(int state)
+{
+	switch (state) {
+	case KD_FSM_CONNECTING:
+		return KDIST_LINK_CONNECTING;
+	case KD_FSM_ESTABLISHED:
+		return KDIST_LINK_UP;
+	case KD_FSM_UNREACHABLE:
+		return KDIST_LINK_UNREACHABLE;
+	case KD_FSM_DEAD:
+		return KDIST_LINK_DOWN;
+	default:
+		return KDIST_LINK_IDLE;
+	}
+}
+
+/* Fills one KDIST_CMD_LINK_GET answer; -EMSGSIZE if it does not fit. */
+int kdist_link_dump(struct kdist_link *link, struct sk_buff *skb)
+{
+	u64 stats[__KDIST_LS_LAST];
+	struct nlattr *nest;
+	u32 state;
+	u64 inc;
+	int i;
+
+	mutex_lock(&link->lock);
+	memcpy(stats, link->stats, sizeof(stats));
+	stats[KDIST_LS_TX_SEQ] = link->tx.next - 1;
+	stats[KDIST_LS_RX_SEQ] = kd_seq_rx_last(&link->rx);
+	stats[KDIST_LS_ACKED] = link->tx.acked;
+	stats[KDIST_LS_QUEUED_BYTES] = atomic64_read(&link->queued);
+	stats[KDIST_LS_QUEUED_FRAMES] = kd_seq_tx_queued(&link->tx);
+	stats[KDIST_LS_LAST_RX_MS] = link->sock ?
+		jiffies_to_msecs(jiffies - link->last_rx) : 0;
+	stats[KDIST_LS_DUPS] = link->rx.dups;
+	state = uapi_state(link->fsm.state);
+	inc = link->peer_inc;
+	mutex_unlock(&link->lock);
+
+	if (nla_put_string(skb, KDIST_A_PEER_NAME, link->peer) ||
+	    kdist_netlink_put_addr(skb, KDIST_A_PEER_ADDR, KDIST_A_PEER_PORT,
+				   &link->addr) ||
+	    nla_put_u64_64bit(skb, KDIST_A_PEER_INCARNATION, inc,
+			      KDIST_A_PAD) ||
+	    nla_put_u32(skb, KDIST_A_LINK_STATE, state))
+		return -EMSGSIZE;
+	nest = nla_nest_start(skb, KDIST_A_LINK_STATS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 1; i < __KDIST_LS_LAST; i++)
+		if (nla_put_u64_64bit(skb, i, stats[i], KDIST_LS_UNSPEC))
+			return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* ---- Adding and removing peers ---- */
+
+static struct kdist_link *link_alloc(struct kdist_host *host,
+				     const char *peer,
+				     const struct sockaddr_storage *addr)
+{
+	struct kdist_link *link = kzalloc(sizeof(*link), GFP_KERNEL);
+
+	if (!link)
+		return NULL;
+	link->rx_buf = kvmalloc(KD_FRAME_DATA_PAYLOAD_MAX, GFP_KERNEL);
+	if (!link->rx_buf) {
+		kfree(link);
+		return NULL;
+	}
+	kref_init(&link->ref);
+	link->host = host;
+	strscpy(link->peer, peer, sizeof(link->peer));
+	link->addr = *addr;
+	spin_lock_init(&link->qlock);
+	INIT_LIST_HEAD(&link->pending);
+	INIT_LIST_HEAD(&link->rnodes);
+	mutex_init(&link->lock);
+	kd_fsm_init(&link->fsm);
+	/* Room is accounted in link->queued; the window itself never says no. */
+	kd_seq_tx_init(&link->tx, KD_SEQ_TXQ_FRAMES_LIMIT, U64_MAX / 2);
+	kd_seq_rx_init(&link->rx);
+	INIT_LIST_HEAD(&link->txq);
+	INIT_WORK(&link->work, link_work);
+	INIT_WORK(&link->dial_work, kdist_conn_dial);
+	INIT_DELAYED_WORK(&link->timer, link_timer);
+	link->retry_at = jiffies;
+	return link;
+}
+
+/*
+ * Adds peer @peer at @addr to @host and starts connecting. Returns 0,
+ * -EEXIST, -EINVAL (the host's own name) or -ENOMEM. Process context.
+ */
+int kdist_link_add(struct kdist_host *host, const char *peer,
+		   const struct sockaddr_storage *addr)
+{
+	char self[KDIST_HOST_NAME_MAX];
+	struct kdist_link *link, *old;
+
+	kdist_host_name(host, self);
+	if (!strcmp(self, peer))
+		return -EINVAL;
+	link = link_alloc(host, peer, addr);
+	if (!link)
+		return -ENOMEM;
+	mutex_lock(&host->links_lock);
+	list_for_each_entry(old, &host->links, entry) {
+		if (!strcmp(old->peer, peer)) {
+			mutex_unlock(&host->links_lock);
+			kvfree(link->rx_buf);
+			kfree(link);
+			return -EEXIST;
+		}
+	}
+	list_add_tail_rcu(&link->entry, &host->links);
+	mutex_unlock(&host->links_lock);
+	arm_timer(link, 0);
+	return 0;
+}
+
+/*
+ * Stops a link for good: its session ends (nodes down, disconnected by
+ * admin), its work items stop and the list's reference goes. The caller
+ * has taken it off host->links.
+ */
+static void link_stop(struct kdist_link *link, bool admin)
+{
+	mutex_lock(&link->lock);
+	link->dead = true;
+	if (admin)
+		link_evt(link, KD_FSM_EVT_ADMIN_DEL);
+	sock_close(link);
+	mutex_unlock(&link->lock);
+	wake_up_interruptible_all(&link->host->space_wq);
+	cancel_delayed_work_sync(&link->timer);
+	cancel_work_sync(&link->dial_work);
+	cancel_work_sync(&link->work);
+	mutex_lock(&link->lock);
+	rnodes_down(link, KDIST_DOWN_ADMIN);
+	drop_queue(link);
+	rx_msg_drop(link);
+	mutex_unlock(&link->lock);
+	kdist_link_put(link);
+}
+
+int kdist_link_del(struct kdist_host *host, const char *peer)
+{
+	struct kdist_link *link, *found = NULL;
+
+	mutex_lock(&host->links_lock);
+	list_for_each_entry(link, &host->links, entry) {
+		if (!strcmp(link->peer, peer)) {
+			found = link;
+			list_del_rcu(&link->entry);
+			break;
+		}
+	}
+	mutex_unlock(&host->links_lock);
+	if (!found)
+		return -ENOENT;
+	link_stop(found, true);
+	return 0;
+}
+
+void kdist_link_host_init(struct kdist_host *host)
+{
+	INIT_LIST_HEAD(&host->links);
+	mutex_init(&host->links_lock);
+	atomic_set(&host->stalled_links, 0);
+}
+
+/* The host is going away (namespace exit, module unload). */
+void kdist_link_host_exit(struct kdist_host *host)
+{
+	struct kdist_link *link, *tmp;
+	LIST_HEAD(gone);
+
+	mutex_lock(&host->links_lock);
+	list_for_each_entry_safe(link, tmp, &host->links, entry) {
+		list_del_rcu(&link->entry);
+		list_add_tail(&link->gone, &gone);
+	}
+	mutex_unlock(&host->links_lock);
+	list_for_each_entry_safe(link, tmp, &gone, gone)
+		link_stop(link, false);
+	mutex_destroy(&host->links_lock);
+}
+
+int __init kdist_link_init(void)
+{
+	kdist_wq = alloc_workqueue("kdist", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	return kdist_wq ? 0 : -ENOMEM;
+}
+
+void kdist_link_exit(void)
+{
+	destroy_workqueue(kdist_wq);
+}
+
+struct workqueue_struct *kdist_link_wq(void)
+{
+	return kdist_wq;
 }

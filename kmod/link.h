@@ -1,23 +1,157 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Links: the session between this host and one peer host. See link.c.
+ * Links: the session between this host and one peer host. See link.c for
+ * the design and conn.c for connections and the handshake.
  */
 #ifndef _KDIST_LINK_H
 #define _KDIST_LINK_H
 
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/socket.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uio.h>
+#include <linux/workqueue.h>
+
+#include "proto/kd_frame.h"
+#include "proto/kd_fsm.h"
+#include "proto/kd_seq.h"
+#include "uapi/kdist.h"
 
 struct kdist_host;
-struct kdist_link;
 struct kdist_node;
+struct sk_buff;
+struct sock;
+struct netlink_callback;
+
+/* Bytes of frames a link holds queued and unacknowledged. */
+#define KDIST_LINK_TXQ_MAX	(16U << 20)
+
+/*
+ * A frame on the send queue: the encoded link header (seq and ack are
+ * filled in when sent) followed by the payload. Kept small: a queued
+ * message costs this struct, the header and the DATA sub-header.
+ */
+struct kdist_frame {
+	struct list_head list;
+	/* Charged for len bytes against this node's send budget; or NULL. */
+	struct kdist_node *sender;
+	u32 len;			/* bytes in buf */
+	u8 buf[];
+};
+
+/* A node of the peer host, as its NODE_UP and NODE_DOWN frames tell. */
+struct kdist_rnode {
+	struct list_head list;
+	u64 creation;
+	char name[KDIST_NODE_NAME_MAX];
+};
+
+struct kdist_link {
+	struct list_head entry;		/* host->links: links_lock, RCU */
+	struct list_head gone;		/* teardown list of host exit */
+	struct rcu_head rcu;
+	struct kref ref;
+	struct kdist_host *host;
+	char peer[KDIST_HOST_NAME_MAX];
+	struct sockaddr_storage addr;
+	bool dead;			/* being deleted; under lock */
+	bool in_session;		/* fsm in a session state; lockless */
+
+	/* Protects pending, pending_bytes and rnodes. Process context. */
+	spinlock_t qlock;
+	struct list_head pending;	/* frames queued by writers */
+	atomic64_t msg_ids;		/* ids of outgoing messages */
+	u64 pending_bytes;
+	struct list_head rnodes;	/* struct kdist_rnode */
+	/* Bytes of frames pending or unacked, against KDIST_LINK_TXQ_MAX. */
+	atomic64_t queued;
+
+	/*
+	 * Protects everything below. Taken by the link's work items, the
+	 * connection code when it installs a socket, and netlink dumps.
+	 */
+	struct mutex lock;
+	struct kd_fsm fsm;
+	u64 peer_inc;			/* the session's peer, 0 = none */
+	u64 sid;			/* the session's id (conn.c) */
+	struct socket *sock;		/* the connection, or NULL */
+	void (*saved_data_ready)(struct sock *sk);
+	void (*saved_write_space)(struct sock *sk);
+	void (*saved_state_change)(struct sock *sk);
+	u32 session_gen;		/* bumped by every session reset */
+	unsigned long sock_since;	/* jiffies when sock was installed */
+	bool dialing;			/* dial_work owns a connection attempt */
+	struct kd_seq_tx tx;
+	struct kd_seq_rx rx;
+	struct list_head txq;		/* sequenced frames, unacked first */
+	struct kdist_frame *next_send;	/* first unsent frame in txq */
+	u32 send_off;			/* bytes of next_send already sent */
+	u8 ctl[KD_FRAME_HDR_LEN];	/* a TICK or ACK being sent */
+	u32 ctl_len, ctl_off;
+	u8 rx_hdr_buf[KD_FRAME_HDR_LEN];
+	struct kd_frame_hdr rx_hdr;
+	u32 rx_off;			/* bytes of the current frame read */
+	u8 *rx_buf;			/* payload of the current frame */
+	struct kdist_msg *rx_msg;	/* message being reassembled */
+	u32 rx_msg_off;
+	struct kdist_node *rx_dst;	/* its destination */
+	bool rx_stalled;		/* rx_msg waits for room at rx_dst */
+	unsigned long last_rx;		/* jiffies */
+	unsigned long last_tx;		/* jiffies */
+	unsigned long lost_at;		/* jiffies when it went unreachable */
+	unsigned long retry_at;		/* jiffies of the next dial */
+	u64 stats[__KDIST_LS_LAST];
+
+	struct work_struct work;	/* rx, tx and state: the event loop */
+	struct work_struct dial_work;	/* connect and handshake */
+	struct delayed_work timer;	/* ticks, timeouts, retries */
+};
+
+int kdist_link_init(void);
+void kdist_link_exit(void);
+void kdist_link_host_init(struct kdist_host *host);
+void kdist_link_host_exit(struct kdist_host *host);
 
 struct kdist_link *kdist_link_lookup(struct kdist_host *host,
 				     const char *peer);
 void kdist_link_put(struct kdist_link *link);
+int kdist_link_add(struct kdist_host *host, const char *peer,
+		   const struct sockaddr_storage *addr);
+int kdist_link_del(struct kdist_host *host, const char *peer);
 int kdist_link_queue(struct kdist_link *link, struct kdist_node *src,
 		     const char *dst_node, u64 dst_creation, u16 type,
 		     u64 cookie, struct iov_iter *from, u32 len,
 		     bool may_wait);
+int kdist_link_known_node(struct kdist_link *link, const char *name,
+			  u64 creation);
+void kdist_link_node_event(struct kdist_host *host, struct kdist_node *node,
+			   bool up);
+void kdist_link_kick_stalled(struct kdist_host *host);
+void kdist_link_kick(struct kdist_link *link);
+void kdist_link_list_nodes(struct kdist_host *host,
+			   struct kdist_node_info *buf, u32 count, u32 *n,
+			   u32 *total);
+int kdist_link_dump(struct kdist_link *link, struct sk_buff *skb);
+struct workqueue_struct *kdist_link_wq(void);
+
+/* conn.c */
+void kdist_conn_dial(struct work_struct *work);
+void kdist_conn_host_init(struct kdist_host *host);
+void kdist_conn_host_exit(struct kdist_host *host);
+void kdist_link_install(struct kdist_link *link, struct socket *sock,
+			u32 gen, u64 peer_inc, u64 sid, u64 peer_rcv_last,
+			bool resume_ok, bool restarted);
+void kdist_link_session_of(struct kdist_link *link, u64 *peer_inc, u64 *sid,
+			   u64 *rcv_last, u32 *gen);
+bool kdist_link_fresh(struct kdist_link *link);
+bool kdist_link_up(struct kdist_link *link);
+void kdist_link_dial_failed(struct kdist_link *link);
+void kdist_link_dial_done(struct kdist_link *link);
+bool kdist_link_dialing(struct kdist_link *link);
+void kdist_conn_listener_attach(struct kdist_host *host, struct socket *sock);
+void kdist_conn_listener_detach(struct kdist_host *host, struct socket *sock);
 
 #endif /* _KDIST_LINK_H */

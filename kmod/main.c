@@ -11,12 +11,16 @@
 
 #include "device.h"
 #include "host.h"
+#include "link.h"
 #include "netlink.h"
 
 static int __init kdist_init(void)
 {
 	int err;
 
+	err = kdist_link_init();
+	if (err)
+		goto err_link;
 	err = kdist_host_init();
 	if (err)
 		goto err_host;
@@ -34,6 +38,8 @@ err_device:
 err_netlink:
 	kdist_host_exit();
 err_host:
+	kdist_link_exit();
+err_link:
 	return err;
 }
 
@@ -42,6 +48,7 @@ static void __exit kdist_exit(void)
 	kdist_device_exit();
 	kdist_netlink_exit();
 	kdist_host_exit();
+	kdist_link_exit();
 	pr_info("kdist unloaded\n");
 }
 
@@ -51,3 +58,4 @@ MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("kdist: reliable, authenticated host-to-host message channel");
 MODULE_AUTHOR("The kdist developers");
 MODULE_ALIAS_GENL_FAMILY(KDIST_GENL_NAME);
+MODULE_SOFTDEP("pre: hmac sha256");

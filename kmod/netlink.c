@@ -13,9 +13,12 @@
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <net/genetlink.h>
+#include <net/sock.h>
 
 #include "host.h"
+#include "link.h"
 #include "netlink.h"
+#include "node.h"
 
 /* Not const: 6.1's nla_policy.range is a non-const pointer. */
 static struct netlink_range_validation tick_range = {
@@ -53,6 +56,26 @@ static const struct nla_policy kdist_policy[KDIST_A_MAX + 1] = {
 	[KDIST_A_REASON] = { .type = NLA_REJECT,
 		.reject_message = "events are sent by the kernel only" },
 	[KDIST_A_PAD] = { .type = NLA_REJECT },
+	[KDIST_A_PEER_NAME] = { .type = NLA_NUL_STRING,
+				.len = KDIST_HOST_NAME_MAX - 1 },
+	[KDIST_A_PEER_ADDR] = NLA_POLICY_RANGE(NLA_BINARY, ADDR4_LEN,
+					       ADDR6_LEN),
+	[KDIST_A_PEER_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[KDIST_A_PEER_INCARNATION] = { .type = NLA_REJECT,
+		.reject_message = "the peer incarnation is read-only" },
+	[KDIST_A_LINK_STATE] = { .type = NLA_REJECT,
+		.reject_message = "the link state is read-only" },
+	[KDIST_A_LINK_STATS] = { .type = NLA_REJECT,
+		.reject_message = "link counters are read-only" },
+	[KDIST_A_AUTH_FAILURES] = { .type = NLA_REJECT,
+		.reject_message = "counters are read-only" },
+	[KDIST_A_NODE_NAME] = { .type = NLA_REJECT,
+		.reject_message = "nodes are bound through /dev/kdist" },
+	[KDIST_A_NODE_CREATION] = { .type = NLA_REJECT },
+	[KDIST_A_NODE_PID] = { .type = NLA_REJECT },
+	[KDIST_A_NODE_QUEUED] = { .type = NLA_REJECT },
+	[KDIST_A_NODE_QUEUED_BYTES] = { .type = NLA_REJECT },
+	[KDIST_A_NODE_STATS] = { .type = NLA_REJECT },
 };
 
 static struct genl_family kdist_family;
@@ -65,21 +88,29 @@ static const struct genl_multicast_group kdist_mcgrps[] = {
 	[KDIST_MCGRP_EVENTS] = { .name = KDIST_GENL_MCGRP_EVENTS },
 };
 
+/* Puts an address and its port as two attributes. */
+int kdist_netlink_put_addr(struct sk_buff *skb, int addr_attr, int port_attr,
+			   const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in6 *sin6 = (const void *)ss;
+	const struct sockaddr_in *sin = (const void *)ss;
+
+	if (ss->ss_family == AF_INET6) {
+		if (nla_put(skb, addr_attr, ADDR6_LEN, &sin6->sin6_addr) ||
+		    nla_put_u16(skb, port_attr, ntohs(sin6->sin6_port)))
+			return -EMSGSIZE;
+		return 0;
+	}
+	if (nla_put(skb, addr_attr, ADDR4_LEN, &sin->sin_addr) ||
+	    nla_put_u16(skb, port_attr, ntohs(sin->sin_port)))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int put_listen(struct sk_buff *skb, const struct kdist_conf *conf)
 {
-	const struct sockaddr_in6 *sin6 = (const void *)&conf->listen;
-	const struct sockaddr_in *sin = (const void *)&conf->listen;
-
-	if (conf->listen.ss_family == AF_INET6) {
-		if (nla_put(skb, KDIST_A_LISTEN_ADDR, ADDR6_LEN,
-			    &sin6->sin6_addr))
-			return -EMSGSIZE;
-	} else if (nla_put(skb, KDIST_A_LISTEN_ADDR, ADDR4_LEN,
-			   &sin->sin_addr)) {
-		return -EMSGSIZE;
-	}
-	return nla_put_u16(skb, KDIST_A_LISTEN_PORT,
-			   kdist_host_listen_port(conf));
+	return kdist_netlink_put_addr(skb, KDIST_A_LISTEN_ADDR,
+				      KDIST_A_LISTEN_PORT, &conf->listen);
 }
 
 /* Fills the host attributes; caller holds host->conf_lock. */
@@ -95,7 +126,9 @@ static int put_host(struct sk_buff *skb, struct kdist_host *host)
 	    nla_put_u8(skb, KDIST_A_SECRET_SET, conf->secret_len != 0) ||
 	    nla_put_u32(skb, KDIST_A_TICK_MS, conf->tick_ms) ||
 	    nla_put_u32(skb, KDIST_A_SESSION_TIMEOUT_MS,
-			conf->session_timeout_ms))
+			conf->session_timeout_ms) ||
+	    nla_put_u64_64bit(skb, KDIST_A_AUTH_FAILURES,
+			      atomic64_read(&host->auth_failures), KDIST_A_PAD))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -237,6 +270,138 @@ static int host_set(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+static int peer_add(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kdist_host *host = kdist_host_get(genl_info_net(info));
+	struct nlattr **a = info->attrs;
+	struct kdist_conf tmp = { 0 };
+	const char *name;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, KDIST_A_PEER_NAME) ||
+	    GENL_REQ_ATTR_CHECK(info, KDIST_A_PEER_ADDR) ||
+	    GENL_REQ_ATTR_CHECK(info, KDIST_A_PEER_PORT))
+		return -EINVAL;
+	name = nla_data(a[KDIST_A_PEER_NAME]);
+	if (!kdist_host_name_valid(name)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[KDIST_A_PEER_NAME],
+				    "host name must be 1-63 characters of [A-Za-z0-9._-]");
+		return -EINVAL;
+	}
+	err = parse_listen_addr(&tmp, a[KDIST_A_PEER_ADDR], info->extack);
+	if (err)
+		return err;
+	set_listen_port(&tmp, nla_get_u16(a[KDIST_A_PEER_PORT]));
+	err = kdist_link_add(host, name, &tmp.listen);
+	if (err == -EEXIST)
+		NL_SET_ERR_MSG_ATTR(info->extack, a[KDIST_A_PEER_NAME],
+				    "this peer exists already");
+	else if (err == -EINVAL)
+		NL_SET_ERR_MSG_ATTR(info->extack, a[KDIST_A_PEER_NAME],
+				    "a host cannot be its own peer");
+	return err;
+}
+
+static int peer_del(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kdist_host *host = kdist_host_get(genl_info_net(info));
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, KDIST_A_PEER_NAME))
+		return -EINVAL;
+	err = kdist_link_del(host, nla_data(info->attrs[KDIST_A_PEER_NAME]));
+	if (err)
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    info->attrs[KDIST_A_PEER_NAME],
+				    "no such peer");
+	return err;
+}
+
+/* cb->args[0]: how many links were dumped already. */
+static int link_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct kdist_host *host = kdist_host_get(sock_net(skb->sk));
+	struct kdist_link *link;
+	long i = 0, done = cb->args[0];
+	void *hdr;
+	int err = 0;
+
+	mutex_lock(&host->links_lock);
+	list_for_each_entry(link, &host->links, entry) {
+		if (i++ < done)
+			continue;
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &kdist_family,
+				  NLM_F_MULTI, KDIST_CMD_LINK_GET);
+		if (!hdr) {
+			err = -EMSGSIZE;
+			break;
+		}
+		err = kdist_link_dump(link, skb);
+		if (err) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		cb->args[0]++;
+	}
+	mutex_unlock(&host->links_lock);
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err ?: skb->len;
+}
+
+static int put_node(struct sk_buff *skb, const struct kdist_node_ref *r)
+{
+	struct nlattr *nest;
+	int i;
+
+	if (nla_put_string(skb, KDIST_A_NODE_NAME, r->name) ||
+	    nla_put_u64_64bit(skb, KDIST_A_NODE_CREATION, r->creation,
+			      KDIST_A_PAD) ||
+	    nla_put_u32(skb, KDIST_A_NODE_PID, r->owner) ||
+	    nla_put_u32(skb, KDIST_A_NODE_QUEUED, r->queued) ||
+	    nla_put_u64_64bit(skb, KDIST_A_NODE_QUEUED_BYTES, r->queued_bytes,
+			      KDIST_A_PAD))
+		return -EMSGSIZE;
+	nest = nla_nest_start(skb, KDIST_A_NODE_STATS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 1; i < __KDIST_NS_LAST; i++)
+		if (nla_put_u64_64bit(skb, i, r->stats[i], KDIST_NS_UNSPEC))
+			return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* cb->args[0]: nodes dumped already. A snapshot per call; names are stable. */
+static int node_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct kdist_host *host = kdist_host_get(sock_net(skb->sk));
+	struct kdist_node_ref *refs;
+	int n, i;
+	void *hdr;
+
+	n = kdist_node_snapshot(host, &refs);
+	if (n < 0)
+		return n;
+	for (i = cb->args[0]; i < n; i++) {
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &kdist_family,
+				  NLM_F_MULTI, KDIST_CMD_NODE_GET);
+		if (!hdr)
+			break;
+		if (put_node(skb, &refs[i])) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		cb->args[0]++;
+	}
+	kvfree(refs);
+	return skb->len;
+}
+
 static const struct genl_small_ops kdist_ops[] = {
 	{
 		.cmd = KDIST_CMD_HOST_GET,
@@ -246,6 +411,24 @@ static const struct genl_small_ops kdist_ops[] = {
 		.cmd = KDIST_CMD_HOST_SET,
 		.doit = host_set,
 		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = KDIST_CMD_PEER_ADD,
+		.doit = peer_add,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = KDIST_CMD_PEER_DEL,
+		.doit = peer_del,
+		.flags = GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd = KDIST_CMD_LINK_GET,
+		.dumpit = link_dumpit,
+	},
+	{
+		.cmd = KDIST_CMD_NODE_GET,
+		.dumpit = node_dumpit,
 	},
 };
 
@@ -294,6 +477,63 @@ void kdist_netlink_notify_host(struct kdist_host *host, u32 event, u32 reason)
 
 err_free:
 	nlmsg_free(msg);
+}
+
+static void multicast(struct net *net, struct sk_buff *msg)
+{
+	genlmsg_multicast_netns(&kdist_family, net, msg, 0,
+				KDIST_MCGRP_EVENTS, GFP_KERNEL);
+}
+
+/* Sends a link event (up, down, unreachable, reachable). May sleep. */
+void kdist_netlink_notify_link(struct kdist_link *link, u32 event,
+			       u32 reason)
+{
+	struct net *net = link->host->net;
+	struct sk_buff *msg;
+	void *hdr;
+
+	if (!genl_has_listeners(&kdist_family, net, KDIST_MCGRP_EVENTS))
+		return;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &kdist_family, 0, KDIST_CMD_EVENT);
+	if (!hdr || nla_put_u32(msg, KDIST_A_EVENT, event) ||
+	    nla_put_u32(msg, KDIST_A_REASON, reason) ||
+	    nla_put_string(msg, KDIST_A_PEER_NAME, link->peer) ||
+	    nla_put_u64_64bit(msg, KDIST_A_PEER_INCARNATION, link->peer_inc,
+			      KDIST_A_PAD)) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	multicast(net, msg);
+}
+
+/* Sends an authentication failure event. May sleep. */
+void kdist_netlink_notify_auth(struct kdist_host *host, const char *peer,
+			       u64 peer_inc)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	if (!genl_has_listeners(&kdist_family, host->net, KDIST_MCGRP_EVENTS))
+		return;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &kdist_family, 0, KDIST_CMD_EVENT);
+	if (!hdr ||
+	    nla_put_u32(msg, KDIST_A_EVENT, KDIST_EVENT_AUTH_FAILED) ||
+	    nla_put_string(msg, KDIST_A_PEER_NAME, peer) ||
+	    nla_put_u64_64bit(msg, KDIST_A_PEER_INCARNATION, peer_inc,
+			      KDIST_A_PAD)) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	multicast(host->net, msg);
 }
 
 int __init kdist_netlink_init(void)

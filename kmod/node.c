@@ -34,6 +34,7 @@
 #include <linux/timekeeping.h>
 
 #include "host.h"
+#include "link.h"
 #include "node.h"
 #include "proto/kd_addr.h"
 
@@ -201,6 +202,7 @@ struct kdist_node *kdist_node_create(struct kdist_host *host,
 	hash_add_rcu(host->nodes, &node->hnode, name_hash(name));
 	spin_unlock(&host->nodes_lock);
 	announce(node, KDIST_EV_NODEUP, KDIST_DOWN_NONE);
+	kdist_link_node_event(host, node, true);
 	return node;
 }
 
@@ -234,6 +236,7 @@ void kdist_node_close(struct kdist_node *node)
 	drop_queue(node);
 	wake_up_interruptible_all(&host->space_wq);
 	announce(node, KDIST_EV_NODEDOWN, KDIST_DOWN_CLOSED);
+	kdist_link_node_event(host, node, false);
 	kdist_node_put(node);
 }
 
@@ -403,6 +406,7 @@ void kdist_host_space_freed(struct kdist_host *host)
 {
 	atomic_inc(&host->space_gen);
 	wake_up_interruptible_poll(&host->space_wq, EPOLLOUT);
+	kdist_link_kick_stalled(host);
 }
 
 /*
@@ -432,42 +436,78 @@ __poll_t kdist_node_poll(struct kdist_node *node, struct file *file,
 	return mask;
 }
 
-static void node_info(const struct kdist_node *node, const char *host,
-		      struct kdist_node_info *info)
+static void ref_fill(struct kdist_node *node, struct kdist_node_ref *r)
 {
-	memset(info, 0, sizeof(*info));
-	strscpy(info->name, node->name, sizeof(info->name));
-	strscpy(info->host, host, sizeof(info->host));
-	info->creation = node->creation;
-	info->state = KDIST_NODE_UP;
-	info->local = 1;
+	strscpy(r->name, node->name, sizeof(r->name));
+	r->creation = node->creation;
+	r->owner = node->owner;
+	spin_lock(&node->lock);
+	r->queued = node->rx_count;
+	r->queued_bytes = node->rx_bytes;
+	spin_unlock(&node->lock);
+	r->stats[KDIST_NS_TX_MSGS] = atomic64_read(&node->tx_msgs);
+	r->stats[KDIST_NS_RX_MSGS] = atomic64_read(&node->rx_msgs);
+	r->stats[KDIST_NS_UNDELIVERABLE] = atomic64_read(&node->undeliverable);
 }
 
 /*
- * Copies up to @count entries about the nodes of @host to @out and sets
- * @total to the number of nodes. Returns the entries copied or -EFAULT.
+ * Copies what is known of every node bound on @host into a new array
+ * (*out, to be kvfree()d). Returns the number of entries or -ENOMEM.
+ * Process context.
+ */
+int kdist_node_snapshot(struct kdist_host *host, struct kdist_node_ref **out)
+{
+	struct kdist_node *node;
+	unsigned int n = 0, max = 0;
+	int bkt;
+
+	rcu_read_lock();
+	hash_for_each_rcu(host->nodes, bkt, node, hnode)
+		max++;
+	rcu_read_unlock();
+	*out = kvcalloc(max ? max : 1, sizeof(**out), GFP_KERNEL);
+	if (!*out)
+		return -ENOMEM;
+	rcu_read_lock();
+	hash_for_each_rcu(host->nodes, bkt, node, hnode)
+		if (n < max)
+			ref_fill(node, &(*out)[n++]);
+	rcu_read_unlock();
+	return n;
+}
+
+/*
+ * Copies up to @count entries about the nodes known on @host (its own,
+ * then those of its peers) to @out and sets @total to the number of
+ * nodes. Returns the entries copied, -ENOMEM or -EFAULT.
  */
 int kdist_node_list(struct kdist_host *host, struct kdist_node_info __user *out,
 		    u32 count, u32 *total)
 {
-	char hostname[KDIST_HOST_NAME_MAX];
 	struct kdist_node_info *buf;
-	struct kdist_node *node;
-	u32 n = 0;
-	int bkt, ret;
+	struct kdist_node_ref *refs;
+	u32 n = 0, i;
+	int nr, ret;
 
-	kdist_host_name(host, hostname);
+	count = min_t(u32, count, KDIST_NODES_LIST_MAX);
 	buf = kvcalloc(count ? count : 1, sizeof(*buf), GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
-	*total = 0;
-	rcu_read_lock();
-	hash_for_each_rcu(host->nodes, bkt, node, hnode) {
-		if (n < count)
-			node_info(node, hostname, &buf[n++]);
-		(*total)++;
+	nr = kdist_node_snapshot(host, &refs);
+	if (nr < 0) {
+		kvfree(buf);
+		return nr;
 	}
-	rcu_read_unlock();
+	for (i = 0; i < nr && n < count; i++, n++) {
+		strscpy(buf[n].name, refs[i].name, sizeof(buf[n].name));
+		kdist_host_name(host, buf[n].host);
+		buf[n].creation = refs[i].creation;
+		buf[n].state = KDIST_NODE_UP;
+		buf[n].local = 1;
+	}
+	kvfree(refs);
+	*total = nr;
+	kdist_link_list_nodes(host, buf, count, &n, total);
 	ret = copy_to_user(out, buf, n * sizeof(*buf)) ? -EFAULT : n;
 	kvfree(buf);
 	return ret;

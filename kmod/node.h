@@ -22,6 +22,8 @@ struct kdist_host;
 #define KDIST_NODE_RXQ_MAX	(4U << 20)
 /* Bytes of a node's sent messages that may wait unconsumed, anywhere. */
 #define KDIST_NODE_TX_MAX	(4U << 20)
+/* Entries KDIST_IOC_NODES returns at most in one call. */
+#define KDIST_NODES_LIST_MAX	4096
 /* Messages one write() call takes at most; the rest is a short write. */
 #define KDIST_TX_BATCH_MAX	256
 
@@ -70,6 +72,17 @@ struct kdist_node {
 	atomic64_t undeliverable;
 };
 
+/* A copy of a node's identity, taken by kdist_node_snapshot(). */
+struct kdist_node_ref {
+	char name[KDIST_NODE_NAME_MAX];
+	u64 creation;
+	pid_t owner;
+	unsigned int queued;
+	size_t queued_bytes;
+	u64 stats[__KDIST_NS_LAST];
+};
+
+int kdist_node_snapshot(struct kdist_host *host, struct kdist_node_ref **out);
 struct kdist_msg *kdist_msg_alloc(u16 type, const char *src, u8 src_len,
 				  u64 src_creation, u64 cookie, u32 len,
 				  gfp_t gfp);

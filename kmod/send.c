@@ -134,6 +134,9 @@ static int route(struct tx_batch *b)
 			it->link = kdist_link_lookup(host, it->dst.host);
 			if (!it->link)
 				return -EHOSTUNREACH;
+			if (!it->hdr.dst_creation &&
+			    kdist_link_known_node(it->link, it->dst.node, 0))
+				return -ENOENT;
 		}
 	}
 	return 0;
@@ -275,6 +278,23 @@ static int queue_local(struct tx_batch *b, struct tx_item *it,
 	return err;
 }
 
+static int queue_remote(struct tx_batch *b, struct tx_item *it,
+			struct iov_iter *from, bool may_wait)
+{
+	int known = kdist_link_known_node(it->link, it->dst.node,
+					  it->hdr.dst_creation);
+
+	if (known) {
+		iov_iter_advance(from, it->hdr.len);
+		undeliverable(b, it, known == -ESTALE ? KDIST_DOWN_STALE :
+						      KDIST_DOWN_NOPROC);
+		return 0;
+	}
+	return kdist_link_queue(it->link, b->src, it->dst.node,
+				it->hdr.dst_creation, it->hdr.type,
+				it->hdr.cookie, from, it->hdr.len, may_wait);
+}
+
 static int queue_one(struct tx_batch *b, struct tx_item *it,
 		     struct iov_iter *from, bool may_wait)
 {
@@ -288,10 +308,7 @@ static int queue_one(struct tx_batch *b, struct tx_item *it,
 	if (it->local || !it->link)
 		err = queue_local(b, it, from, may_wait);
 	else
-		err = kdist_link_queue(it->link, b->src, it->dst.node,
-				       it->hdr.dst_creation, it->hdr.type,
-				       it->hdr.cookie, from, it->hdr.len,
-				       may_wait);
+		err = queue_remote(b, it, from, may_wait);
 	if (err) {
 		*from = save;
 		return err;

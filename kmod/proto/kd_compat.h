@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
- * The few definitions the pure protocol files need, taken
- * from the kernel when built in the module and from libc when built into
- * the userspace unit tests and fuzz targets.
+ * The few definitions the pure protocol files need, taken from the kernel
+ * when built in the module and from libc when built into the userspace
+ * unit tests and fuzz targets.
  *
  * The protocol files (kd_frame.c, kd_seq.c, kd_fsm.c, kd_hs.c) call nothing
  * but memcpy(), memset() and memcmp(), and read and write wire integers only
@@ -46,9 +46,6 @@ typedef u64 __be64;
 #endif
 #ifndef U64_MAX
 #define U64_MAX		((u64)~0ULL)
-#endif
-#ifndef INT_MAX
-#define INT_MAX		((int)(~0U >> 1))
 #endif
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))

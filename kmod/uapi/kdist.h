@@ -62,6 +62,52 @@
  *   A successful change is announced on the "events" multicast group as
  *   KDIST_CMD_EVENT with KDIST_A_EVENT = KDIST_EVENT_HOST_CHANGED.
  *
+ * KDIST_CMD_PEER_ADD
+ * ------------------
+ *
+ *   Adds a peer host and starts connecting to it. Needs a secret to be set
+ *   for the link to come up.
+ *
+ *     KDIST_A_PEER_NAME: string, the peer's host name (it must announce
+ *                        exactly this name in the handshake)
+ *     KDIST_A_PEER_ADDR: 4 or 16 bytes, network order
+ *     KDIST_A_PEER_PORT: u16, 1 to 65535
+ *
+ *   -EEXIST if the peer exists, -EINVAL if it names this host.
+ *
+ * KDIST_CMD_PEER_DEL
+ * ------------------
+ *
+ *     KDIST_A_PEER_NAME: string
+ *
+ *   Ends the session (the peer's nodes go down with reason
+ *   disconnected_by_admin) and forgets the peer. -ENOENT if unknown.
+ *
+ * KDIST_CMD_LINK_GET (dump)
+ * -------------------------
+ *
+ *   One message per peer:
+ *
+ *     KDIST_A_PEER_NAME, KDIST_A_PEER_ADDR, KDIST_A_PEER_PORT
+ *     KDIST_A_PEER_INCARNATION: u64, 0 before the first session
+ *     KDIST_A_LINK_STATE: u32, enum kdist_link_state
+ *     KDIST_A_LINK_STATS: nest of u64, enum kdist_link_stat
+ *
+ *   KDIST_CMD_HOST_GET also carries KDIST_A_AUTH_FAILURES: u64, the
+ *   connections refused because the peer failed authentication.
+ *
+ * KDIST_CMD_NODE_GET (dump)
+ * -------------------------
+ *
+ *   One message per node bound on this host:
+ *
+ *     KDIST_A_NODE_NAME: string
+ *     KDIST_A_NODE_CREATION: u64
+ *     KDIST_A_NODE_PID: u32, the process that bound it
+ *     KDIST_A_NODE_QUEUED: u32, messages and events waiting to be read
+ *     KDIST_A_NODE_QUEUED_BYTES: u64
+ *     KDIST_A_NODE_STATS: nest of u64, enum kdist_node_stat
+ *
  * KDIST_CMD_EVENT
  * ---------------
  *
@@ -71,7 +117,9 @@
  *     KDIST_A_EVENT: u32, enum kdist_genl_event
  *     KDIST_A_HOST_NAME, KDIST_A_HOST_INCARNATION: the host that changed or
  *                                                  the peer host concerned
- *     KDIST_A_REASON: u32, enum kdist_reason, where one applies
+ *     KDIST_A_REASON: u32, enum kdist_reason, where one applies; for link
+ *                     events, enum kdist_down_reason
+ *     KDIST_A_PEER_NAME, KDIST_A_PEER_INCARNATION: for link events
  *
  * Data plane
  * ----------
@@ -150,6 +198,10 @@ enum kdist_cmd {
 	KDIST_CMD_HOST_GET,
 	KDIST_CMD_HOST_SET,
 	KDIST_CMD_EVENT,
+	KDIST_CMD_PEER_ADD,
+	KDIST_CMD_PEER_DEL,
+	KDIST_CMD_LINK_GET,
+	KDIST_CMD_NODE_GET,
 	__KDIST_CMD_MAX
 };
 #define KDIST_CMD_MAX (__KDIST_CMD_MAX - 1)
@@ -168,6 +220,19 @@ enum kdist_attr {
 	KDIST_A_EVENT,
 	KDIST_A_REASON,
 	KDIST_A_PAD,
+	KDIST_A_PEER_NAME,
+	KDIST_A_PEER_ADDR,
+	KDIST_A_PEER_PORT,
+	KDIST_A_PEER_INCARNATION,
+	KDIST_A_LINK_STATE,
+	KDIST_A_LINK_STATS,
+	KDIST_A_AUTH_FAILURES,
+	KDIST_A_NODE_NAME,
+	KDIST_A_NODE_CREATION,
+	KDIST_A_NODE_PID,
+	KDIST_A_NODE_QUEUED,
+	KDIST_A_NODE_QUEUED_BYTES,
+	KDIST_A_NODE_STATS,
 	__KDIST_A_LAST
 };
 #define KDIST_A_MAX (__KDIST_A_LAST - 1)
@@ -181,14 +246,71 @@ enum kdist_host_flag {
 enum kdist_genl_event {
 	KDIST_EVENT_NONE,
 	KDIST_EVENT_HOST_CHANGED,
+	KDIST_EVENT_LINK_UP,		/* a new session with the peer */
+	KDIST_EVENT_LINK_DOWN,		/* the session ended (see reason) */
+	KDIST_EVENT_LINK_UNREACHABLE,	/* connection lost, session kept */
+	KDIST_EVENT_LINK_REACHABLE,	/* connection back, session resumed */
+	KDIST_EVENT_AUTH_FAILED,	/* a peer failed authentication */
 	__KDIST_EVENT_LAST
 };
 
+/*
+ * Reasons in events. The link reasons are the same numbers as enum
+ * kdist_down_reason on the data plane.
+ */
 enum kdist_reason {
 	KDIST_REASON_NONE,
 	KDIST_REASON_ADMIN,
 	__KDIST_REASON_LAST
 };
+
+/* Link states (KDIST_A_LINK_STATE). */
+enum kdist_link_state {
+	KDIST_LINK_IDLE = 1,		/* no session yet */
+	KDIST_LINK_CONNECTING = 2,	/* dialing or authenticating */
+	KDIST_LINK_UP = 3,		/* session up */
+	KDIST_LINK_UNREACHABLE = 4,	/* session kept, reconnecting */
+	KDIST_LINK_DOWN = 5,		/* session ended; retrying */
+};
+
+/*
+ * KDIST_A_LINK_STATS is a nest of u64 counters, indexed by this enum.
+ * New counters are appended; readers ignore the ones they don't know.
+ */
+enum kdist_link_stat {
+	KDIST_LS_UNSPEC,
+	KDIST_LS_TX_SEQ,		/* last sequence number sent */
+	KDIST_LS_RX_SEQ,		/* last sequence number received */
+	KDIST_LS_ACKED,			/* last sequence number acked by peer */
+	KDIST_LS_RETRANSMITS,		/* frames sent again after a reconnect */
+	KDIST_LS_RECONNECTS,		/* connections made after the first */
+	KDIST_LS_TX_BYTES,		/* bytes written to the sockets */
+	KDIST_LS_RX_BYTES,		/* bytes read from the sockets */
+	KDIST_LS_QUEUED_BYTES,		/* bytes queued and unacked */
+	KDIST_LS_QUEUED_FRAMES,		/* frames queued and unacked */
+	KDIST_LS_LAST_RX_MS,		/* ms since a frame was received */
+	KDIST_LS_DUPS,			/* duplicate frames dropped */
+	KDIST_LS_DROP_SESSION,		/* msgs dropped: session ended */
+	KDIST_LS_DROP_NO_NODE,		/* msgs dropped: no such node here */
+	KDIST_LS_DROP_STALE,		/* msgs dropped: old creation */
+	KDIST_LS_PROTO_ERRORS,		/* connections reset on a bad frame */
+	KDIST_LS_TICKS_TX,		/* ticks sent */
+	KDIST_LS_TICKS_RX,		/* ticks received */
+	KDIST_LS_TX_MSGS,		/* messages sent */
+	KDIST_LS_RX_MSGS,		/* messages delivered */
+	__KDIST_LS_LAST
+};
+#define KDIST_LS_MAX (__KDIST_LS_LAST - 1)
+
+/* KDIST_A_NODE_STATS: a nest of u64 counters, indexed by this enum. */
+enum kdist_node_stat {
+	KDIST_NS_UNSPEC,
+	KDIST_NS_TX_MSGS,		/* messages sent */
+	KDIST_NS_RX_MSGS,		/* messages and events queued to it */
+	KDIST_NS_UNDELIVERABLE,		/* its messages reported undeliverable */
+	__KDIST_NS_LAST
+};
+#define KDIST_NS_MAX (__KDIST_NS_LAST - 1)
 
 /* ---- Data plane: /dev/kdist ---- */
 
@@ -265,6 +387,7 @@ enum kdist_down_reason {
 	KDIST_DOWN_ADMIN = 5,		/* disconnected_by_admin */
 	KDIST_DOWN_NOPROC = 6,		/* no such node (undeliverable) */
 	KDIST_DOWN_STALE = 7,		/* old creation (undeliverable) */
+	KDIST_DOWN_CONN_LOST = 8,	/* the connection broke (unreachable) */
 	__KDIST_DOWN_LAST
 };
 

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Two hosts over real TCP: the link comes up after authentication, nodes
+ * learn of each other, messages of every size cross in order, ping is
+ * answered by the kernel, and a closed node is reported down at once.
+ *
+ *   kdlb-0 "alpha" 10.77.0.1 --- bridge --- 10.77.0.2 "beta" kdlb-1
+ */
+#include "kd_net.h"
+#include "kselftest_harness.h"
+
+#define PFX	"kdlb"
+/* How long the link may take to come up, in ms. */
+#define UP_MS	15000
+
+FIXTURE(pair) {
+	int a, b;
+	uint64_t ca, cb;
+	unsigned char *rbuf;
+};
+
+static void host(struct __test_metadata *_metadata, int i, const char *name,
+		 const char *peer)
+{
+	char ip[32], pip[32];
+
+	t_ip(i, ip, sizeof(ip));
+	t_ip(!i, pip, sizeof(pip));
+	ASSERT_EQ(0, t_enter(i ? PFX "-1" : PFX "-0"));
+	ASSERT_EQ(0, t_host_conf(name, ip, T_SECRET, 1000, 10000));
+	ASSERT_EQ(0, t_peer_add(peer, pip));
+}
+
+FIXTURE_SETUP(pair)
+{
+	struct kdist_event ev;
+
+	ASSERT_EQ(0, t_hosts_up(PFX, 2));
+	host(_metadata, 0, "alpha", "beta");
+	self->a = t_node("na", 0, &self->ca);
+	ASSERT_LE(0, self->a);
+	host(_metadata, 1, "beta", "alpha");
+	self->b = t_node("nb", 0, &self->cb);
+	ASSERT_LE(0, self->b);
+	self->rbuf = malloc(KDIST_MSG_MAX + 4096);
+	ASSERT_NE(NULL, self->rbuf);
+	ASSERT_EQ(0, t_wait_event(self->a, KDIST_EV_NODEUP, "nb@beta", UP_MS,
+				  &ev));
+	EXPECT_EQ(self->cb, ev.creation);
+	ASSERT_EQ(0, t_wait_event(self->b, KDIST_EV_NODEUP, "na@alpha", UP_MS,
+				  &ev));
+	EXPECT_EQ(self->ca, ev.creation);
+}
+
+FIXTURE_TEARDOWN(pair)
+{
+	close(self->a);
+	close(self->b);
+	free(self->rbuf);
+	t_hosts_down(PFX, 2);
+}
+
+TEST_F(pair, message_across)
+{
+	struct t_rx m;
+	size_t off = 0;
+	ssize_t n;
+
+	ASSERT_LT(0, t_send(self->a, "nb@beta", 0, "hello", 5));
+	n = t_read_one(self->b, self->rbuf, KDIST_MSG_MAX + 4096, 5000);
+	ASSERT_LT(0, n);
+	ASSERT_EQ(1, t_next(self->rbuf, n, &off, &m));
+	EXPECT_EQ(KDIST_RX_MSG, m.rx->type);
+	EXPECT_TRUE(t_src_is(&m, "na@alpha"));
+	EXPECT_EQ(self->ca, m.rx->src_creation);
+	ASSERT_EQ(5, m.rx->len);
+	EXPECT_EQ(0, memcmp("hello", m.payload, 5));
+	/* Unknown node on a known host; unknown host. */
+	EXPECT_EQ(-ENOENT, t_send(self->a, "nobody@beta", 0, "x", 1));
+	EXPECT_EQ(-EHOSTUNREACH, t_send(self->a, "nb@gamma", 0, "x", 1));
+}
+
+/* Many messages of mixed sizes, some fragmented, arrive once, in order. */
+TEST_F(pair, sizes_in_order)
+{
+	static const uint32_t sizes[] = { 0, 1, 64, 16383, 16384, 16385,
+					  100000, KDIST_MSG_MAX };
+	unsigned char *pay = malloc(KDIST_MSG_MAX);
+	uint32_t i, k, got = 0, total = 3 * 8;
+	struct t_rx m;
+	size_t off;
+	ssize_t n;
+
+	ASSERT_NE(NULL, pay);
+	for (k = 0; k < total; k++) {
+		uint32_t len = sizes[k % 8];
+
+		for (i = 0; i < len; i++)
+			pay[i] = (unsigned char)(i * 7 + k);
+		if (len >= 4)
+			memcpy(pay, &k, 4);
+		ASSERT_LT(0, t_send(self->a, "nb@beta", 0, pay, len));
+	}
+	while (got < total) {
+		n = t_read_one(self->b, self->rbuf, KDIST_MSG_MAX + 4096, 10000);
+		ASSERT_LT(0, n);
+		off = 0;
+		while (t_next(self->rbuf, n, &off, &m)) {
+			uint32_t len = sizes[got % 8];
+
+			ASSERT_EQ(KDIST_RX_MSG, m.rx->type);
+			ASSERT_EQ(len, m.rx->len);
+			for (i = 4; i < len; i += 997)
+				ASSERT_EQ((unsigned char)(i * 7 + got),
+					  m.payload[i]);
+			if (len >= 4) {
+				memcpy(&k, m.payload, 4);
+				ASSERT_EQ(got, k);
+			}
+			got++;
+		}
+	}
+	free(pay);
+}
+
+TEST_F(pair, ping_answered_by_kernel)
+{
+	unsigned char wbuf[256];
+	struct t_rx m;
+	size_t off = 0;
+	ssize_t n;
+
+	t_put(wbuf, &off, KDIST_TX_PING, "nb@beta", 0, 99, NULL, 0);
+	ASSERT_EQ(off, write(self->a, wbuf, off));
+	n = t_read_one(self->a, self->rbuf, 4096, 5000);
+	ASSERT_LT(0, n);
+	off = 0;
+	ASSERT_EQ(1, t_next(self->rbuf, n, &off, &m));
+	EXPECT_EQ(KDIST_RX_PONG, m.rx->type);
+	EXPECT_EQ(99, m.rx->cookie);
+	EXPECT_EQ(self->cb, m.rx->src_creation);
+	EXPECT_TRUE(t_src_is(&m, "nb@beta"));
+	/* nb's program saw no ping, only (perhaps) events. */
+	n = t_read_one(self->b, self->rbuf, 4096, 200);
+	off = 0;
+	while (n > 0 && t_next(self->rbuf, n, &off, &m)) {
+		TH_LOG("nb read type %u src %.*s len %u", m.rx->type,
+		       m.rx->src_len, m.src, m.rx->len);
+		EXPECT_EQ(KDIST_RX_EVENT, m.rx->type);
+	}
+}
+
+TEST_F(pair, close_reported_at_once)
+{
+	struct kdist_event ev;
+	uint64_t t0;
+
+	t0 = t_now_ms();
+	close(self->b);
+	ASSERT_EQ(0, t_wait_event(self->a, KDIST_EV_NODEDOWN, "nb@beta", 5000,
+				  &ev));
+	TH_LOG("nodedown after %llu ms", (unsigned long long)(t_now_ms() - t0));
+	EXPECT_EQ(KDIST_DOWN_CLOSED, ev.reason);
+	EXPECT_EQ(self->cb, ev.creation);
+	/* The tick time is 1 s: the news came well before a tick timeout. */
+	EXPECT_GT(1000, t_now_ms() - t0);
+	self->b = t_node("nb2", 0, NULL);
+	/* Old creation of a gone node: reported, never delivered. */
+	EXPECT_EQ(-ENOENT, t_send(self->a, "nb@beta", 0, "x", 1));
+}
+
+/* Stale creation on the remote side is reported to the sender. */
+TEST_F(pair, stale_remote_creation)
+{
+	unsigned char wbuf[256];
+	struct kdist_event ev;
+	size_t off = 0;
+
+	t_put(wbuf, &off, KDIST_TX_MSG, "nb@beta", self->cb + 1, 5, "x", 1);
+	ASSERT_EQ(off, write(self->a, wbuf, off));
+	ASSERT_EQ(0, t_wait_event(self->a, KDIST_EV_UNDELIVERABLE, "nb@beta",
+				  2000, &ev));
+	EXPECT_EQ(KDIST_DOWN_STALE, ev.reason);
+	EXPECT_EQ(5, ev.cookie);
+	EXPECT_EQ(-ETIMEDOUT, t_read_one(self->b, self->rbuf, 4096, 300));
+}
+
+TEST_HARNESS_MAIN
