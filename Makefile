@@ -69,10 +69,16 @@ demo: deps
 vm-shell: module selftests
 	bash tests/vm/run.sh --module kmod/kdist.ko --shell
 
+# BIT_MACRO: the uAPI header cannot use BIT(), which userspace lacks.
+# PREFER_KERNEL_TYPES: kd_compat.h defines u8..s64 from <stdint.h> for the
+# userspace builds of kmod/proto.
+STYLE_FILES := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h \
+	kmod/proto/*.c kmod/proto/*.h kmod/uapi/*.h))
+
 style: linux-source
 	$(LINUX_SRC)/scripts/checkpatch.pl --no-tree --strict --show-types \
-		--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES \
-		-f $(wildcard kmod/*.c kmod/*.h kmod/proto/*.c kmod/proto/*.h kmod/uapi/*.h)
+		--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES,BIT_MACRO,PREFER_KERNEL_TYPES \
+		-f $(STYLE_FILES)
 
 install: all
 	$(MAKE) -C $(KDIR) M=$(SRC_DIR) INSTALL_MOD_DIR=extra modules_install

@@ -62,11 +62,12 @@ static int kdist_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* The bound node, or NULL. Pairs with the release store in bind(). */
+/* The bound node, or NULL. */
 static struct kdist_node *file_node(struct file *file)
 {
 	struct kdist_file *kf = file->private_data;
 
+	/* Pairs with smp_store_release() in bind(): a node seen is whole. */
 	return smp_load_acquire(&kf->node);
 }
 

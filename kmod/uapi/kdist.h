@@ -204,6 +204,7 @@ enum kdist_cmd {
 	KDIST_CMD_NODE_GET,
 	__KDIST_CMD_MAX
 };
+
 #define KDIST_CMD_MAX (__KDIST_CMD_MAX - 1)
 
 enum kdist_attr {
@@ -235,6 +236,7 @@ enum kdist_attr {
 	KDIST_A_NODE_STATS,
 	__KDIST_A_LAST
 };
+
 #define KDIST_A_MAX (__KDIST_A_LAST - 1)
 
 enum kdist_host_flag {
@@ -300,6 +302,7 @@ enum kdist_link_stat {
 	KDIST_LS_RX_MSGS,		/* messages delivered */
 	__KDIST_LS_LAST
 };
+
 #define KDIST_LS_MAX (__KDIST_LS_LAST - 1)
 
 /* KDIST_A_NODE_STATS: a nest of u64 counters, indexed by this enum. */
@@ -310,6 +313,7 @@ enum kdist_node_stat {
 	KDIST_NS_UNDELIVERABLE,		/* its messages reported undeliverable */
 	__KDIST_NS_LAST
 };
+
 #define KDIST_NS_MAX (__KDIST_NS_LAST - 1)
 
 /* ---- Data plane: /dev/kdist ---- */
@@ -344,6 +348,7 @@ struct kdist_tx {
 	__u64 dst_creation;	/* 0: whatever incarnation is current */
 	__u64 cookie;		/* caller's tag, echoed in events and pongs */
 };
+
 #define KDIST_TX_SIZE(dst_len, len) \
 	KDIST_ALIGN_UP(sizeof(struct kdist_tx) + (dst_len) + (len))
 
@@ -362,6 +367,7 @@ struct kdist_rx {
 	__u64 src_creation;	/* creation of the source node */
 	__u64 cookie;		/* PONG: the ping's cookie; else 0 */
 };
+
 #define KDIST_RX_SIZE(src_len, len) \
 	KDIST_ALIGN_UP(sizeof(struct kdist_rx) + (src_len) + (len))
 
