@@ -33,13 +33,22 @@ struct tx_item {
 	struct kdist_link *link;	/* set by route() for a peer host */
 };
 
+/*
+ * Items of a write live on the stack while they are few: a lone message
+ * (the latency path) allocates nothing. Bigger batches grow the array.
+ */
+#define TX_STACK_ITEMS	2
+/* Growth factor of the items array. */
+#define TX_GROW		16
+
 struct tx_batch {
 	struct kdist_node *src;
 	char src_addr[KDIST_ADDR_MAX];
 	u8 src_len;
 	struct tx_item *items;
-	unsigned int n;
+	unsigned int n, cap;
 	bool nowait;
+	struct tx_item stack[TX_STACK_ITEMS];
 };
 
 /* Copies @len bytes from @from, or fails with -EINVAL if the write is short. */
@@ -90,6 +99,23 @@ static int parse_one(struct iov_iter *from, struct tx_item *it)
 	return skip_padding(from, &it->hdr);
 }
 
+static int grow(struct tx_batch *b)
+{
+	unsigned int cap = min_t(unsigned int, b->cap * TX_GROW,
+				 KDIST_TX_BATCH_MAX);
+	struct tx_item *items;
+
+	items = kvcalloc(cap, sizeof(*items), GFP_KERNEL);
+	if (!items)
+		return -ENOMEM;
+	memcpy(items, b->items, b->n * sizeof(*items));
+	if (b->items != b->stack)
+		kvfree(b->items);
+	b->items = items;
+	b->cap = cap;
+	return 0;
+}
+
 /* Pass 1, on a copy of the iterator: fills b->items. */
 static int parse(struct tx_batch *b, const struct iov_iter *from)
 {
@@ -98,6 +124,12 @@ static int parse(struct tx_batch *b, const struct iov_iter *from)
 
 	b->n = 0;
 	while (iov_iter_count(&it) && b->n < KDIST_TX_BATCH_MAX) {
+		if (b->n == b->cap) {
+			err = grow(b);
+			if (err)
+				return err;
+		}
+		memset(&b->items[b->n], 0, sizeof(b->items[b->n]));
 		err = parse_one(&it, &b->items[b->n]);
 		if (err)
 			return err;
@@ -344,12 +376,11 @@ static ssize_t queue_all(struct tx_batch *b, struct iov_iter *from)
 ssize_t kdist_node_write(struct kdist_node *src, struct iov_iter *from,
 			 bool nowait)
 {
-	struct tx_batch b = { .src = src, .nowait = nowait };
+	struct tx_batch b = { .src = src, .nowait = nowait,
+			      .cap = TX_STACK_ITEMS };
 	ssize_t ret;
 
-	b.items = kvcalloc(KDIST_TX_BATCH_MAX, sizeof(*b.items), GFP_KERNEL);
-	if (!b.items)
-		return -ENOMEM;
+	b.items = b.stack;
 	ret = parse(&b, from);
 	if (!ret)
 		ret = route(&b);
@@ -358,6 +389,7 @@ ssize_t kdist_node_write(struct kdist_node *src, struct iov_iter *from,
 		ret = queue_all(&b, from);
 	}
 	unroute(&b);
-	kvfree(b.items);
+	if (b.items != b.stack)
+		kvfree(b.items);
 	return ret;
 }
