@@ -196,12 +196,16 @@ static void undeliverable(struct tx_batch *b, const struct tx_item *it,
 		.creation = it->hdr.dst_creation,
 		.cookie = it->hdr.cookie,
 	};
-	char dst[KDIST_ADDR_MAX];
+	char dst[KDIST_ADDR_MAX], host[KDIST_HOST_NAME_MAX];
 	int len;
 
 	atomic64_inc(&b->src->undeliverable);
-	len = scnprintf(dst, sizeof(dst), "%s%s%s", it->dst.node,
-			it->dst.host[0] ? "@" : "", it->dst.host);
+	/* Always the full "node@host", as in every other event. */
+	if (it->dst.host[0])
+		strscpy(host, it->dst.host, sizeof(host));
+	else
+		kdist_host_name(b->src->host, host);
+	len = scnprintf(dst, sizeof(dst), "%s@%s", it->dst.node, host);
 	kdist_node_event(b->src, dst, len, &ev);
 }
 

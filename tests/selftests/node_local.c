@@ -277,7 +277,7 @@ TEST_F(two, stale_creation_reported)
 	EXPECT_EQ(-1, read(self->b, self->rbuf, RBUF));
 	EXPECT_EQ(EAGAIN, errno);
 	expect_event(_metadata, self->a, self->rbuf, KDIST_EV_UNDELIVERABLE,
-		     KDIST_DOWN_STALE, "b", self->cb - 1, 77);
+		     KDIST_DOWN_STALE, "b@h1", self->cb - 1, 77);
 	/* The current creation is delivered. */
 	ASSERT_LT(0, t_send(self->a, "b", self->cb, "new", 3));
 	EXPECT_LT(0, read(self->b, self->rbuf, RBUF));
@@ -286,7 +286,7 @@ TEST_F(two, stale_creation_reported)
 	t_put(wbuf, &off, KDIST_TX_MSG, "gone", 12345, 78, "x", 1);
 	ASSERT_EQ(off, write(self->a, wbuf, off));
 	expect_event(_metadata, self->a, self->rbuf, KDIST_EV_UNDELIVERABLE,
-		     KDIST_DOWN_NOPROC, "gone", 12345, 78);
+		     KDIST_DOWN_NOPROC, "gone@h1", 12345, 78);
 }
 
 TEST_F(two, nodedown_on_close_and_nodeup_on_bind)
