@@ -74,6 +74,8 @@ enum exit_status {
 #define NL_RX_BUF_SIZE		32768
 /* Fits the largest request this tool builds. */
 #define NL_TX_BUF_SIZE		1024
+/* Netlink buffers are cast to struct nlmsghdr. */
+#define NL_ALIGNED		__attribute__((aligned(NLMSG_ALIGNTO)))
 /* Version of the nlctrl family's requests. */
 #define GENL_CTRL_VERSION	1
 /* The nlctrl group that announces families coming and going. */
@@ -385,7 +387,7 @@ struct ctx {
 	char ext_msg[EXT_MSG_MAX];
 	uint16_t ext_attr;	/* attribute it blames, or 0 */
 
-	char rxbuf[NL_RX_BUF_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
+	char rxbuf[NL_RX_BUF_SIZE] NL_ALIGNED;
 };
 
 #define SYNOPSIS_MAX	128
@@ -471,7 +473,7 @@ static bool parse_port(const char *s, uint16_t *port)
 	return true;
 }
 
-/* A listening address and/or port, as given on the command line. */
+/* An address and/or port, as given on the command line (listen, peer). */
 struct listen_spec {
 	uint8_t addr[ADDR6_LEN];
 	size_t addr_len;	/* 0: no address given */
@@ -703,6 +705,10 @@ static int nl_open(struct ctx *ctx)
 	return 0;
 }
 
+/*
+ * Starts a request in @buf, which must be zeroed: libmnl before 1.0.5 does
+ * not clear the padding of attributes, and the bytes would go to the kernel.
+ */
 static struct nlmsghdr *genl_msg_start(void *buf, uint16_t type, uint8_t cmd,
 				       uint8_t version, uint16_t flags)
 {
@@ -918,7 +924,7 @@ static int ctrl_family_cb(const struct nlmsghdr *nlh, void *data)
 static int genl_resolve(struct ctx *ctx, const char *name,
 			struct genl_family_info *fam)
 {
-	char buf[NL_TX_BUF_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
+	char buf[NL_TX_BUF_SIZE] NL_ALIGNED = { 0 };
 	struct nlmsghdr *nlh;
 	int err;
 
@@ -1127,13 +1133,15 @@ static int kdist_parse(const struct nlmsghdr *nlh, const struct nlattr **tb)
  * KDIST_A_NODE_STATS): fills val[1..n-1] and sets the bit of each one
  * present. Index 0 (padding) and indices from newer kernels are skipped.
  */
+#define COUNTERS_MAX	64	/* bits in counters.present */
+
 struct counters {
-	uint64_t val[64];
+	uint64_t val[COUNTERS_MAX];
 	uint64_t present;	/* bit i: val[i] was given */
 };
 
-_Static_assert(__KDIST_LS_LAST <= 64 && __KDIST_NS_LAST <= 64,
-	       "struct counters holds 64 counters");
+_Static_assert(__KDIST_LS_LAST <= COUNTERS_MAX &&
+	       __KDIST_NS_LAST <= COUNTERS_MAX, "struct counters is too small");
 
 static int counters_parse(const struct nlattr *nest, struct counters *c,
 			  size_t n)
@@ -1227,9 +1235,9 @@ static void format_listen(const struct nlattr *const *tb, char *buf,
 		format_endpoint(tb[KDIST_A_LISTEN_ADDR], port, buf, len);
 }
 
-/* The name of KDIST_A_REASON, from the enum that the event uses. */
-static const char *reason_name(const struct nlattr *const *tb, char *buf,
-			       size_t len)
+/* The name of reason @a, from the enum that the event in @tb uses. */
+static const char *reason_name(const struct nlattr *const *tb,
+			       const struct nlattr *a, char *buf, size_t len)
 {
 	struct enum_names e = ENUM_NAMES(reason_names);
 	uint32_t event = tb[KDIST_A_EVENT] ?
@@ -1237,8 +1245,8 @@ static const char *reason_name(const struct nlattr *const *tb, char *buf,
 
 	if (event < ARRAY_SIZE(event_reasons) && event_reasons[event].names)
 		e = event_reasons[event];
-	return enum_name(e.names, e.n, mnl_attr_get_u32(tb[KDIST_A_REASON]),
-			 "reason", buf, len);
+	return enum_name(e.names, e.n, mnl_attr_get_u32(a), "reason", buf,
+			 len);
 }
 
 /* The text form of a field; @units adds " ms" to durations. */
@@ -1270,7 +1278,8 @@ static void format_field(const struct field *f,
 		format_listen(tb, buf, len);
 		break;
 	case FIELD_REASON:
-		snprintf(buf, len, "%s", reason_name(tb, name, sizeof(name)));
+		snprintf(buf, len, "%s",
+			 reason_name(tb, a, name, sizeof(name)));
 		break;
 	}
 }
@@ -1436,7 +1445,7 @@ static int host_show_cb(const struct nlmsghdr *nlh, void *data)
 
 static int cmd_host_show(struct ctx *ctx, int argc, char **argv)
 {
-	char buf[NL_TX_BUF_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
+	char buf[NL_TX_BUF_SIZE] NL_ALIGNED = { 0 };
 	struct nlmsghdr *nlh;
 	int ret;
 
@@ -1665,7 +1674,7 @@ static bool host_set_build(struct nlmsghdr *nlh, size_t buflen,
 static int host_set_send(struct ctx *ctx, const struct host_set_args *a,
 			 const uint8_t *secret, size_t secret_len)
 {
-	char buf[NL_TX_BUF_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
+	char buf[NL_TX_BUF_SIZE] NL_ALIGNED = { 0 };
 	struct nlmsghdr *nlh;
 	int ret;
 
@@ -1706,24 +1715,17 @@ static int cmd_host_set(struct ctx *ctx, int argc, char **argv)
  * peer add, peer del
  */
 
-/* Adds KDIST_A_PEER_NAME; false if it does not fit. */
-static bool put_peer_name(struct nlmsghdr *nlh, size_t buflen,
-			  const char *name)
-{
-	return mnl_attr_put_strz_check(nlh, buflen, KDIST_A_PEER_NAME, name);
-}
-
 /* Sends a request that changes peers; the kernel's answer is the status. */
 static int peer_request(struct ctx *ctx, uint8_t cmd, const char *name,
 			const struct listen_spec *addr)
 {
-	char buf[NL_TX_BUF_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
+	char buf[NL_TX_BUF_SIZE] NL_ALIGNED = { 0 };
 	struct nlmsghdr *nlh;
 	bool ok;
 	int ret;
 
 	nlh = genl_msg_start(buf, ctx->kdist.id, cmd, KDIST_GENL_VERSION, 0);
-	ok = put_peer_name(nlh, sizeof(buf), name);
+	ok = mnl_attr_put_strz_check(nlh, sizeof(buf), KDIST_A_PEER_NAME, name);
 	if (addr) {
 		ok &= mnl_attr_put_check(nlh, sizeof(buf), KDIST_A_PEER_ADDR,
 					 addr->addr_len, addr->addr);
@@ -1812,7 +1814,7 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
  */
 static int dump_run(struct dump *d, uint8_t cmd)
 {
-	char buf[NL_TX_BUF_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
+	char buf[NL_TX_BUF_SIZE] NL_ALIGNED = { 0 };
 	struct ctx *ctx = d->ctx;
 	struct nlmsghdr *nlh;
 	int ret;

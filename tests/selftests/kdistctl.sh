@@ -124,17 +124,44 @@ expect_rc() {
 	return 1
 }
 
+# file_matches FILE REGEX: a line of FILE matches the extended regular
+# expression REGEX (as grep -E), in bash: every program started costs a
+# good fraction of a second in the VM. With nocasematch set, case is
+# ignored.
+file_matches() {
+	local line
+	while IFS= read -r line || [[ -n "$line" ]]; do
+		[[ $line =~ $2 ]] && return 0
+	done <"$1"
+	return 1
+}
+
+# count_matches FILE REGEX: how many lines of FILE match REGEX.
+count_matches() {
+	local line n=0
+	while IFS= read -r line || [[ -n "$line" ]]; do
+		[[ $line =~ $2 ]] && n=$((n + 1))
+	done <"$1"
+	echo "$n"
+}
+
 # expect_out REGEX / expect_err REGEX: a line of the last run matches
-# (grep -E). expect_no_err: the last run printed nothing on stderr.
+# (grep -E; case is ignored on stderr). expect_no_err: the last run
+# printed nothing on stderr.
 expect_out() {
-	grep -Eq -- "$1" "$LAST.out" && return 0
+	file_matches "$LAST.out" "$1" && return 0
 	echo "expected stdout to match: $1" | diag
 	show_last
 	return 1
 }
 
 expect_err() {
-	grep -Eiq -- "$1" "$LAST.err" && return 0
+	local rc
+	shopt -s nocasematch
+	file_matches "$LAST.err" "$1"
+	rc=$?
+	shopt -u nocasematch
+	[[ $rc -eq 0 ]] && return 0
 	echo "expected stderr to match: $1" | diag
 	show_last
 	return 1
@@ -189,7 +216,7 @@ monitor_catch() {
 	for ((i = 0; i < MONITOR_TRIES; i++)); do
 		sleep "$MONITOR_STEP"
 		kd host set name "$newname" >/dev/null 2>&1
-		grep -q -- "$newname" "$TMP/$name.out" && break
+		file_matches "$TMP/$name.out" "$newname" && break
 	done
 	kill "$MONITOR_PID" 2>/dev/null
 	{ wait "$MONITOR_PID"; } 2>/dev/null
@@ -368,7 +395,7 @@ t_other_netns_untouched() {
 	run show_ns2_after "$KDISTCTL" -n "$NS2" host show &&
 	expect_rc 0 && expect_out '^  secret: no$' &&
 	expect_out "^  tick: $TICK_MS_DEFAULT ms\$" || return 1
-	grep -q '^host: alpha$' "$LAST.out" || return 0
+	file_matches "$LAST.out" '^host: alpha$' || return 0
 	echo "the other namespace's host was renamed too" | diag
 	return 1
 }
@@ -482,18 +509,31 @@ assert 'secret_set' not in d or isinstance(d['secret_set'], bool)
 # json_check_lines FILE NAME PYTHON: every line of FILE is a JSON object;
 # PYTHON checks d = the first one that mentions NAME.
 json_check_lines() {
-	local line
+	local out
 	if [[ ! -s "$1" ]]; then
 		echo "the monitor printed nothing; stderr:" | diag
 		diag <"${1%.out}.err"
 		return 1
 	fi
-	while IFS= read -r line; do
-		python3 -c 'import json, sys; json.loads(sys.argv[1])' "$line" ||
-			{ echo "not JSON: $line" | diag; return 1; }
-	done <"$1"
-	grep -m1 -- "\"$2\"" "$1" >"$1.first" ||
-		{ echo "no event for $2 in:" | diag; diag <"$1"; return 1; }
+	if ! out=$(python3 -c '
+import json, sys
+first = None
+for line in open(sys.argv[1]):
+    try:
+        d = json.loads(line)
+    except ValueError:
+        sys.exit("not JSON: " + line)
+    assert isinstance(d, dict), line
+    if first is None and "\"%s\"" % sys.argv[2] in line:
+        first = line
+if first is None:
+    sys.exit("no event for %s" % sys.argv[2])
+open(sys.argv[1] + ".first", "w").write(first)
+' "$1" "$2" 2>&1); then
+		diag <<<"$out"
+		diag <"$1"
+		return 1
+	fi
 	json_check "$1.first" "$3"
 }
 
@@ -532,16 +572,41 @@ t_netns_errors() {
 }
 
 # ---- Peers, links and nodes ----------------------------------------------
+# python3 is slow to start in the VM: the simple JSON checks are done in
+# bash on this tool's compact output, the thorough ones in python3.
+
+# expect_empty_array: the last run printed the empty JSON array.
+expect_empty_array() {
+	[[ "$(<"$LAST.out")" == "[]" ]] && return 0
+	echo "expected [] on stdout" | diag
+	show_last
+	return 1
+}
+
+# expect_peers NAME...: the last `-j link show` lists these peers, in order.
+expect_peers() {
+	local text rest re='"peer":"([^"]*)"' got=()
+	text=$(<"$LAST.out")
+	rest=$text
+	while [[ $rest =~ $re ]]; do
+		got+=("${BASH_REMATCH[1]}")
+		rest=${rest#*"${BASH_REMATCH[0]}"}
+	done
+	[[ $text == "["*"]" && "${got[*]}" == "$*" ]] && return 0
+	echo "expected the peers: $*" | diag
+	show_last
+	return 1
+}
 
 t_empty_dumps() {
 	run link_empty kd link show && expect_rc 0 && expect_no_out &&
 	expect_no_err &&
 	run link_empty_json kd -j link show && expect_rc 0 && expect_no_err &&
-	json_check "$LAST.out" "assert d == [], d" &&
+	expect_empty_array &&
 	run node_empty kd node show && expect_rc 0 && expect_no_out &&
 	expect_no_err &&
 	run node_empty_json kd -j node show && expect_rc 0 && expect_no_err &&
-	json_check "$LAST.out" "assert d == [], d"
+	expect_empty_array
 }
 
 t_peer_add() {
@@ -566,11 +631,8 @@ t_peer_add_errors() {
 	expect_rc 1 && expect_err 'name too long' &&
 	run peer_bad_addr kd peer add gamma 300.1.2.3:4370 &&
 	expect_rc 2 && expect_err 'invalid peer address' &&
-	run peer_list kd -j link show && expect_rc 0 &&
-	json_check "$LAST.out" "
-assert [l['peer'] for l in d] == ['$PEER'], d
-assert d[0]['port'] == $PEER_PORT, d
-"
+	run peer_list kd -j link show && expect_rc 0 && expect_peers "$PEER" &&
+	expect_out "\"port\":$PEER_PORT,"
 }
 
 t_peer_add_ipv6() {
@@ -582,12 +644,7 @@ t_peer_add_ipv6() {
 	expect_rc 0 && expect_no_out && expect_no_err &&
 	run link6 kd link show "$PEER6" && expect_rc 0 &&
 	expect_out "^peer: $PEER6\$" &&
-	expect_out "^  address: \\[::1\\]:$PORT_DEFAULT\$" &&
-	run link6_json kd -j link show "$PEER6" && expect_rc 0 &&
-	json_check "$LAST.out" "
-assert len(d) == 1 and d[0]['peer'] == '$PEER6', d
-assert d[0]['addr'] == '::1' and d[0]['port'] == $PORT_DEFAULT, d
-"
+	expect_out "^  address: \\[::1\\]:$PORT_DEFAULT\$"
 }
 
 # The checks of one link that has never been up, in JSON.
@@ -640,8 +697,8 @@ t_link_show_text() {
 	expect_out '^  dropped: [0-9]+ \(session ended\), [0-9]+ \(no such node\), [0-9]+ \(stale creation\)$' &&
 	expect_out '^  protocol errors: 0$' || return 1
 	# Peers are separated by one empty line.
-	n=$(grep -c '^peer: ' "$LAST.out")
-	[[ $(grep -c '^$' "$LAST.out") -eq $((n - 1)) ]] && return 0
+	n=$(count_matches "$LAST.out" '^peer: ')
+	[[ $(count_matches "$LAST.out" '^$') -eq $((n - 1)) ]] && return 0
 	echo "expected $((n - 1)) empty lines between $n peers" | diag
 	show_last
 	return 1
@@ -650,15 +707,13 @@ t_link_show_text() {
 t_link_show_host() {
 	run link_one kd link show "$PEER" && expect_rc 0 && expect_no_err &&
 	expect_out "^peer: $PEER\$" || return 1
-	if [[ $(grep -c '^peer: ' "$LAST.out") -ne 1 ]]; then
+	if [[ $(count_matches "$LAST.out" '^peer: ') -ne 1 ]]; then
 		echo "link show $PEER shows other peers" | diag
 		show_last
 		return 1
 	fi
 	run link_one_json kd -j link show "$PEER" && expect_rc 0 &&
-	json_check "$LAST.out" "
-assert len(d) == 1 and d[0]['peer'] == '$PEER', d
-" &&
+	expect_peers "$PEER" &&
 	run link_none kd link show nope && expect_rc 1 && expect_no_out &&
 	expect_err '^kdistctl: link show: no such peer "nope"$' &&
 	run link_none_json kd -j link show nope && expect_rc 1 && expect_no_out &&
@@ -670,10 +725,10 @@ t_peer_unpriv() {
 	expect_rc 1 && expect_err 'not permitted' && expect_err 'CAP_NET_ADMIN' &&
 	run unpriv_peer_del kd_unpriv peer del "$PEER" &&
 	expect_rc 1 && expect_err 'not permitted' &&
-	run unpriv_link kd_unpriv -j link show && expect_rc 0 &&
-	json_check "$LAST.out" "assert '$PEER' in [l['peer'] for l in d], d" &&
+	run unpriv_link kd_unpriv link show "$PEER" && expect_rc 0 &&
+	expect_out "^peer: $PEER\$" &&
 	run unpriv_node kd_unpriv -j node show && expect_rc 0 &&
-	json_check "$LAST.out" "assert d == [], d"
+	expect_empty_array
 }
 
 t_peer_del() {
@@ -686,8 +741,12 @@ t_peer_del() {
 	expect_err 'no such peer' &&
 	run peer_del_unknown kd peer del nope && expect_rc 1 &&
 	expect_err 'no such peer' &&
-	run link_after_del kd -j link show && expect_rc 0 &&
-	json_check "$LAST.out" "assert '$PEER' not in [l['peer'] for l in d], d"
+	run link_after_del kd -j link show && expect_rc 0 || return 1
+	if [[ -e /proc/net/if_inet6 ]]; then
+		expect_peers "$PEER6"
+	else
+		expect_empty_array
+	fi
 }
 
 # node_start: binds $NODE_NAME in $NS from a helper that stays until
@@ -753,8 +812,7 @@ assert n['stats']['undeliverable'] == 0, n
 	expect_out "^${NODE_NAME//./\\.} +$creation +$pid +0 +0 +[0-9]+ +[0-9]+ +0\$" || return 1
 	[[ $(wc -l <"$LAST.out") -eq 2 ]] || { show_last; return 1; }
 	node_stop
-	run node_after kd -j node show && expect_rc 0 &&
-	json_check "$LAST.out" "assert d == [], d"
+	run node_after kd -j node show && expect_rc 0 && expect_empty_array
 }
 
 t_secret_never_shown() {
