@@ -3,6 +3,7 @@
 # kdist top-level Makefile.
 #
 #   make              build kmod/kdist.ko and the userspace parts
+#   make lib          libkdist (build/lib); make lib-check runs its tests
 #   make check        install missing dependencies, build, run the unit
 #                     tests and fuzzers briefly, then boot the test VM and
 #                     run every selftest (T=name runs one selftest)
@@ -25,20 +26,26 @@ export KVER KDIR PREFIX
 SRC_DIR := $(CURDIR)
 LINUX_SRC := $(SRC_DIR)/build/linux-source
 
-.PHONY: all module userspace tools selftests deps linux-source check unit \
-	fuzz vm-check demo vm-shell style install clean
+.PHONY: all module userspace tools lib lib-check selftests deps linux-source \
+	check unit fuzz vm-check demo vm-shell style install clean
 
 all: module userspace
 
 module:
 	$(MAKE) -C $(KDIR) M=$(SRC_DIR) W=1 modules
 
-userspace: tools
+userspace: tools lib
 
 tools:
 	$(MAKE) -C tools
 
-selftests: linux-source tools
+lib:
+	$(MAKE) -C lib
+
+lib-check:
+	$(MAKE) -C tests/lib check
+
+selftests: linux-source tools lib
 	$(MAKE) -C tests/selftests
 
 deps:
@@ -60,6 +67,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) fuzz
+	$(MAKE) lib-check
 	$(MAKE) vm-check
 
 demo: deps
@@ -84,6 +92,7 @@ install: all
 	$(MAKE) -C $(KDIR) M=$(SRC_DIR) INSTALL_MOD_DIR=extra modules_install
 	-depmod -a $(KVER)
 	$(MAKE) -C tools install
+	$(MAKE) -C lib install
 	install -D -m 0644 kmod/uapi/kdist.h $(DESTDIR)$(PREFIX)/include/kdist/kdist.h
 
 clean:

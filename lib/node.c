@@ -1,0 +1,537 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * node.c - a node's life: open and bind /dev/kdist, learn the node's full
+ * name and the nodes already up, start the loop (on a thread of its own or
+ * driven by the application), and stop it all again. Also what the node
+ * knows of the other nodes (its peers), which the kernel's events keep up
+ * to date (dispatch.c).
+ *
+ * Stopping, in order: the loop stops taking work; every process exits
+ * with KD_SHUTDOWN (terminate callbacks run on the loop's thread); waiters
+ * are woken with -ESHUTDOWN; what is queued for the kernel is flushed for
+ * up to STOP_FLUSH_MS; the ring is quiesced and closed; the device is
+ * closed, which tells every other node "nodedown, closed". The memory goes
+ * with the last reference (see kd_int.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kd_int.h"
+
+/* Path of the kdist device. */
+#define KDIST_DEV		"/dev/kdist"
+/* How long kd_node_stop() flushes queued messages, in ms. */
+#define STOP_FLUSH_MS		1000
+/* One flush wait, in ms. */
+#define STOP_POLL_MS		50
+/* Node entries asked for by the first KDIST_IOC_NODES. */
+#define NODES_FIRST		64
+/* Default io_uring size, and the largest accepted. */
+#define RING_DEFAULT		64
+#define RING_MAX		4096
+
+__thread struct kd_node *kdi_loop_node;
+__thread struct kd_actor *kdi_cur_actor;
+
+uint64_t kdi_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void kdi_node_get(struct kd_node *n)
+{
+	n->refs++;
+}
+
+static void node_free(struct kd_node *n)
+{
+	struct kdi_hnode *h;
+
+	while (!kdi_list_empty(&n->rpcq)) {
+		struct kdi_list *e = n->rpcq.next;
+
+		kdi_list_del(e);
+		free(kdi_container_of(e, struct kdi_rpcq, link));
+	}
+	while ((h = kdi_map_any(&n->peers))) {
+		kdi_map_del(&n->peers, h);
+		free(kdi_container_of(h, struct kdi_peer, h));
+	}
+	while ((h = kdi_map_any(&n->fns))) {
+		kdi_map_del(&n->fns, h);
+		free(kdi_container_of(h, struct kdi_fn, h));
+	}
+	kdi_map_free(&n->procs);
+	kdi_map_free(&n->names);
+	kdi_map_free(&n->mons);
+	kdi_map_free(&n->waits);
+	kdi_map_free(&n->fns);
+	kdi_map_free(&n->peers);
+	kdi_tx_free(n);
+	if (n->efd >= 0)
+		close(n->efd);
+	pthread_mutex_destroy(&n->lock);
+	free(n);
+}
+
+void kdi_node_put(struct kd_node *n)
+{
+	int refs;
+
+	pthread_mutex_lock(&n->lock);
+	refs = --n->refs;
+	pthread_mutex_unlock(&n->lock);
+	if (!refs)
+		node_free(n);
+}
+
+void kdi_kick(struct kd_node *n)
+{
+	uint64_t one = 1;
+
+	if (kdi_on_loop(n) || atomic_exchange(&n->kicked, 1))
+		return;
+	/* The eventfd is non-blocking; a full counter still wakes. */
+	if (write(n->efd, &one, sizeof(one)) < 0)
+		atomic_store(&n->kicked, 0);
+}
+
+bool kdi_is_self(const struct kd_node *n, const char *node)
+{
+	return !strncmp(n->name, node, KD_NODE_MAX);
+}
+
+struct kdi_peer *kdi_peer_find(struct kd_node *n, const char *name)
+{
+	struct kdi_hnode *h;
+
+	for (h = kdi_map_find(&n->peers, kdi_hash_str(name)); h;
+	     h = kdi_map_next(h)) {
+		struct kdi_peer *p = kdi_container_of(h, struct kdi_peer, h);
+
+		if (!strcmp(p->name, name))
+			return p;
+	}
+	return NULL;
+}
+
+/*
+ * Creations grow on a host, so an incarnation older than the newest one
+ * heard of is gone, and so is the newest once reported down (G3).
+ */
+bool kdi_peer_gone(struct kd_node *n, const char *node, uint64_t creation)
+{
+	struct kdi_peer *p;
+
+	if (kdi_is_self(n, node))
+		return creation != n->creation;
+	p = kdi_peer_find(n, node);
+	if (!p)
+		return false;
+	return creation < p->creation ||
+	       (creation == p->creation && p->state == KDI_PEER_DOWN);
+}
+
+static void free_lists(struct kd_node *n)
+{
+	kdi_map_free(&n->procs);
+	kdi_map_free(&n->names);
+	kdi_map_free(&n->mons);
+	kdi_map_free(&n->waits);
+	kdi_map_free(&n->fns);
+	kdi_map_free(&n->peers);
+}
+
+static int maps_init(struct kd_node *n)
+{
+	if (kdi_map_init(&n->procs) || kdi_map_init(&n->names) ||
+	    kdi_map_init(&n->mons) || kdi_map_init(&n->waits) ||
+	    kdi_map_init(&n->fns) || kdi_map_init(&n->peers)) {
+		free_lists(n);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int kdi_node_new(const char *name, const char *host, uint64_t creation,
+		 int fd, struct kd_node **out)
+{
+	struct kd_node *n;
+	int err;
+
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	snprintf(n->short_name, sizeof(n->short_name), "%s", name);
+	snprintf(n->name, sizeof(n->name), "%s@%s", name, host);
+	n->creation = creation;
+	n->fd = fd;
+	n->refs = 1;
+	kdi_list_init(&n->runq);
+	kdi_list_init(&n->timed);
+	kdi_list_init(&n->rpcq);
+	n->tx_cur = &n->txb[0];
+	n->tx_next = &n->txb[1];
+	pthread_mutex_init(&n->lock, NULL);
+	n->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (n->efd < 0) {
+		err = -errno;
+		goto err_efd;
+	}
+	err = maps_init(n);
+	if (err)
+		goto err_maps;
+	*out = n;
+	return 0;
+err_maps:
+	close(n->efd);
+err_efd:
+	pthread_mutex_destroy(&n->lock);
+	free(n);
+	return err;
+}
+
+/* Reads the kernel's node list: a malloc()ed array, its length in *@nr. */
+static int nodes_get(int fd, struct kdist_node_info **out, uint32_t *nr)
+{
+	struct kdist_node_info *v = NULL, *nv;
+	struct kdist_nodes req;
+	uint32_t want = NODES_FIRST;
+
+	for (;;) {
+		nv = realloc(v, want * sizeof(*v));
+		if (!nv) {
+			free(v);
+			return -ENOMEM;
+		}
+		v = nv;
+		memset(&req, 0, sizeof(req));
+		req.buf = (uint64_t)(uintptr_t)v;
+		req.count = want;
+		if (ioctl(fd, KDIST_IOC_NODES, &req)) {
+			int err = -errno;
+
+			free(v);
+			return err;
+		}
+		if (req.total <= want) {
+			*out = v;
+			*nr = req.count;
+			return 0;
+		}
+		want = req.total;
+	}
+}
+
+static void peer_add(struct kd_node *n, const char *name, uint64_t creation,
+		     int state)
+{
+	struct kdi_peer *p = kdi_peer_find(n, name);
+
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return;
+		snprintf(p->name, sizeof(p->name), "%s", name);
+		kdi_map_add(&n->peers, &p->h, kdi_hash_str(p->name));
+	}
+	if (creation >= p->creation) {
+		p->creation = creation;
+		p->state = state;
+	}
+}
+
+/*
+ * Finds this node's host name in the kernel's list and records the other
+ * nodes as peers. Events read later correct what changes meanwhile: they
+ * carry creations, so applying one twice does nothing.
+ */
+static int learn_nodes(int fd, const char *name, uint64_t creation,
+		       char *host, struct kd_node *n)
+{
+	struct kdist_node_info *v;
+	uint32_t nr, i;
+	int err, found = 0;
+
+	err = nodes_get(fd, &v, &nr);
+	if (err)
+		return err;
+	for (i = 0; i < nr; i++) {
+		char full[KD_NODE_MAX];
+
+		v[i].name[KDIST_NODE_NAME_MAX - 1] = 0;
+		v[i].host[KDIST_HOST_NAME_MAX - 1] = 0;
+		if (v[i].local && v[i].creation == creation &&
+		    !strcmp(v[i].name, name)) {
+			if (host)
+				strcpy(host, v[i].host);
+			found = 1;
+			continue;
+		}
+		if (!n)
+			continue;
+		snprintf(full, sizeof(full), "%s@%s", v[i].name, v[i].host);
+		peer_add(n, full, v[i].creation,
+			 v[i].state == KDIST_NODE_UNREACHABLE ?
+			 KDI_PEER_UNREACHABLE : KDI_PEER_UP);
+	}
+	free(v);
+	return found || n ? 0 : -ENOENT;
+}
+
+static int opts_check(const struct kd_node_opts *o)
+{
+	size_t i;
+
+	if (!o)
+		return 0;
+	if (o->flags || o->resv0 || o->ring_entries > RING_MAX)
+		return -EINVAL;
+	for (i = 0; i < KDI_ARRAY_SIZE(o->resv); i++)
+		if (o->resv[i])
+			return -EINVAL;
+	return 0;
+}
+
+/* Flushes, quiesces and closes the ring. On the loop's thread. */
+static void shutdown_loop(struct kd_node *n)
+{
+	uint64_t end = kdi_now_ns() + STOP_FLUSH_MS * 1000000ull;
+	bool pending;
+
+	kdi_procs_shutdown(n);
+	pthread_mutex_lock(&n->lock);
+	kdi_waits_fail(n, -ESHUTDOWN);
+	pthread_mutex_unlock(&n->lock);
+	for (;;) {
+		pthread_mutex_lock(&n->lock);
+		pending = kdi_tx_pending(n);
+		pthread_mutex_unlock(&n->lock);
+		if (!pending || kdi_now_ns() >= end)
+			break;
+		kdi_loop_once(n, STOP_POLL_MS);
+	}
+	kdi_loop_exit(n);
+}
+
+static void *loop_thread(void *arg)
+{
+	struct kd_node *n = arg;
+	sigset_t all;
+
+	/* Signals are the application's business, not the loop's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	kdi_loop_node = n;
+	while (atomic_load(&n->state) == KDI_N_RUNNING)
+		kdi_loop_once(n, KD_INFINITY);
+	shutdown_loop(n);
+	kdi_loop_node = NULL;
+	return NULL;
+}
+
+static int open_bind(const char *name, uint64_t *creation, char *host)
+{
+	struct kdist_bind b;
+	int fd, err;
+
+	fd = open(KDIST_DEV, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	memset(&b, 0, sizeof(b));
+	strcpy(b.name, name);
+	if (ioctl(fd, KDIST_IOC_BIND, &b)) {
+		err = -errno;
+		goto err_close;
+	}
+	*creation = b.creation;
+	err = learn_nodes(fd, name, b.creation, host, NULL);
+	if (err)
+		goto err_close;
+	return fd;
+err_close:
+	close(fd);
+	return err;
+}
+
+int kdi_node_go(struct kd_node *n, unsigned int entries, bool threaded)
+{
+	int err;
+
+	err = kdi_loop_init(n, entries ? entries : RING_DEFAULT);
+	if (err)
+		return err;
+	n->threaded = threaded;
+	if (threaded) {
+		err = -pthread_create(&n->thread, NULL, loop_thread, n);
+		if (err) {
+			kdi_loop_exit(n);
+			n->threaded = false;
+			return err;
+		}
+	}
+	return 0;
+}
+
+int kd_node_start(const char *name, const struct kd_node_opts *opts,
+		  struct kd_node **node)
+{
+	char host[KDIST_HOST_NAME_MAX] = "";
+	struct kd_node *n;
+	uint64_t creation = 0;
+	int fd, err;
+
+	if (!node || !kdi_name_ok(name, KD_NAME_MAX) || opts_check(opts))
+		return -EINVAL;
+	fd = open_bind(name, &creation, host);
+	if (fd < 0)
+		return fd;
+	err = kdi_node_new(name, host, creation, fd, &n);
+	if (err)
+		goto err_close;
+	err = learn_nodes(fd, name, creation, NULL, n);
+	if (err)
+		goto err_free;
+	err = kdi_node_go(n, opts ? opts->ring_entries : 0,
+			  opts && opts->threaded);
+	if (err)
+		goto err_free;
+	*node = n;
+	return 0;
+err_free:
+	n->fd = -1;
+	node_free(n);
+err_close:
+	close(fd);
+	return err;
+}
+
+int kd_node_stop(struct kd_node *n)
+{
+	int running = KDI_N_RUNNING;
+
+	if (!n)
+		return -EINVAL;
+	if (kdi_on_loop(n))
+		return -EDEADLK;
+	if (!atomic_compare_exchange_strong(&n->state, &running,
+					    KDI_N_STOPPING))
+		return -EINVAL;
+	if (n->threaded) {
+		uint64_t one = 1;
+
+		/* Wake the loop whatever kicked says. */
+		if (write(n->efd, &one, sizeof(one)) < 0)
+			return -errno;
+		pthread_join(n->thread, NULL);
+	} else {
+		kdi_loop_node = n;
+		shutdown_loop(n);
+		kdi_loop_node = NULL;
+	}
+	if (n->fd >= 0)
+		close(n->fd);
+	pthread_mutex_lock(&n->lock);
+	n->fd = -1;
+	atomic_store(&n->state, KDI_N_STOPPED);
+	pthread_mutex_unlock(&n->lock);
+	kdi_node_put(n);
+	return 0;
+}
+
+int kd_node_fd(const struct kd_node *n)
+{
+	if (!n || n->threaded)
+		return -EINVAL;
+	return n->ring.ring_fd;
+}
+
+int kd_node_run_once(struct kd_node *n, int timeout_ms)
+{
+	struct kd_node *prev = kdi_loop_node;
+	struct kd_actor *actor = kdi_cur_actor;
+	int ret;
+
+	if (!n || n->threaded || timeout_ms < KD_INFINITY)
+		return -EINVAL;
+	if (kdi_on_loop(n))
+		return -EDEADLK;
+	if (atomic_load(&n->state) != KDI_N_RUNNING)
+		return -ESHUTDOWN;
+	/* Another node's callback may drive this node: keep its context. */
+	kdi_loop_node = n;
+	kdi_cur_actor = NULL;
+	ret = kdi_loop_once(n, timeout_ms);
+	kdi_loop_node = prev;
+	kdi_cur_actor = actor;
+	return ret;
+}
+
+const char *kd_node_name(const struct kd_node *n)
+{
+	return n ? n->name : NULL;
+}
+
+uint64_t kd_node_creation(const struct kd_node *n)
+{
+	return n ? n->creation : 0;
+}
+
+int kd_nodes(struct kd_node *n, struct kd_node_info *out, size_t count)
+{
+	struct kdist_node_info *v;
+	uint32_t nr, i;
+	size_t k = 0;
+	int err, fd;
+
+	if (!n || (count && !out))
+		return -EINVAL;
+	pthread_mutex_lock(&n->lock);
+	fd = atomic_load(&n->state) == KDI_N_RUNNING ? n->fd : -1;
+	pthread_mutex_unlock(&n->lock);
+	if (fd < 0)
+		return -ESHUTDOWN;
+	err = nodes_get(fd, &v, &nr);
+	if (err)
+		return err;
+	for (i = 0; i < nr; i++) {
+		v[i].name[KDIST_NODE_NAME_MAX - 1] = 0;
+		v[i].host[KDIST_HOST_NAME_MAX - 1] = 0;
+		if (v[i].local && v[i].creation == n->creation &&
+		    !strcmp(v[i].name, n->short_name))
+			continue;
+		if (k < count) {
+			memset(&out[k], 0, sizeof(out[k]));
+			snprintf(out[k].node, sizeof(out[k].node), "%s@%s",
+				 v[i].name, v[i].host);
+			out[k].creation = v[i].creation;
+			out[k].state = v[i].state == KDIST_NODE_UNREACHABLE ?
+				       KD_NODE_UNREACHABLE : KD_NODE_UP;
+			out[k].local = !!v[i].local;
+		}
+		k++;
+	}
+	free(v);
+	return (int)k;
+}
+
+int kd_node_stats(struct kd_node *n, struct kd_node_stats *stats)
+{
+	if (!n || !stats)
+		return -EINVAL;
+	pthread_mutex_lock(&n->lock);
+	*stats = n->stats;
+	pthread_mutex_unlock(&n->lock);
+	return 0;
+}
