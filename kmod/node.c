@@ -263,7 +263,8 @@ int kdist_node_enqueue(struct kdist_node *node, struct kdist_msg *msg,
 	node->rx_count++;
 	spin_unlock(&node->lock);
 	atomic64_inc(&node->rx_msgs);
-	wake_up_interruptible_poll(&node->wq, EPOLLIN | EPOLLRDNORM);
+	/* Sync: the writer is about to sleep or return, as with Unix sockets. */
+	wake_up_interruptible_sync_poll(&node->wq, EPOLLIN | EPOLLRDNORM);
 	return 0;
 }
 
