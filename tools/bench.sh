@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bench.sh - the standard kdist benchmark set, run inside the test VM as
+# root with kdist.ko loaded (tests/vm/run.sh --cmd "bash tools/bench.sh").
+#
+# Usage: bash tools/bench.sh [OPTIONS]
+#
+#   --quick          fewer round trips and shorter streams (a smoke run)
+#   -n N             round trips of each ping-pong path (default 10000)
+#   -t SECONDS       length of each stream path (default 3)
+#   --no-mem         skip the memory measurements
+#   --out DIR        keep the JSON of every run in DIR (default: a temporary
+#                    directory, removed at the end)
+#   --plot DIR       latency histograms of the ping-pongs as SVG in DIR
+#   -h, --help       this text
+#
+# The set, each path measured in the same run as its baseline:
+#
+#   cross-host ping-pong 64 B      dev against tcp    (free, and on CPU 0)
+#   same-host  ping-pong 64 B      dev against unix   (free, and on CPU 0)
+#   cross-host stream    64 B      dev against tcp
+#   cross-host stream    1 MiB     dev against tcp
+#   memory: an idle link, a queued message
+#
+# then a summary of the design's targets. Under TCG only the ratios mean
+# something: absolute times depend on the load of the machine.
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+BENCH=$HERE/kdist-bench
+COUNT=10000
+SECONDS_PER=3
+MEM=1
+OUT=""
+PLOT=""
+KEEP_OUT=0
+
+usage() { awk 'NR < 4 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
+die() { echo "bench.sh: $*" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) COUNT=3000; SECONDS_PER=1.5 ;;
+	-n) [ $# -ge 2 ] || die "-n needs a number"; COUNT=$2; shift ;;
+	-t) [ $# -ge 2 ] || die "-t needs seconds"; SECONDS_PER=$2; shift ;;
+	--no-mem) MEM=0 ;;
+	--out) [ $# -ge 2 ] || die "--out needs a directory"; OUT=$2; KEEP_OUT=1; shift ;;
+	--plot) [ $# -ge 2 ] || die "--plot needs a directory"; PLOT=$2; shift ;;
+	-h | --help) usage; exit 0 ;;
+	*) die "unknown option: $1 (see --help)" ;;
+	esac
+	shift
+done
+
+[ "$(id -u)" = 0 ] || die "run it as root, in the test VM"
+[ -x "$BENCH" ] || die "$BENCH is not built (make -C tools)"
+[ -e /dev/kdist ] || die "/dev/kdist is missing: load kdist.ko first"
+if [ -z "$OUT" ]; then
+	OUT=$(mktemp -d /tmp/kdist-bench.XXXXXX) || die "mktemp failed"
+fi
+mkdir -p "$OUT" ${PLOT:+"$PLOT"} || die "cannot make $OUT"
+
+cleanup() {
+	"$BENCH" teardown
+	[ "$KEEP_OUT" = 1 ] || rm -rf "$OUT"
+}
+trap cleanup EXIT
+
+failed=0
+# run NAME kdist-bench-arguments...: one run, its table, its JSON kept.
+run() {
+	local name=$1
+	shift
+	echo
+	echo "---- $name: kdist-bench $*"
+	"$BENCH" -q --json-file "$OUT/$name.json" "$@" || failed=1
+}
+
+plot_opt() { [ -n "$PLOT" ] && echo "--plot=$PLOT/$1.svg"; }
+
+echo "kdist benchmark set: $(uname -r), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC')"
+"$BENCH" setup || die "could not set up the benchmark hosts"
+
+# Each ping-pong twice: with the processes where the scheduler puts them,
+# and with both on CPU 0, where no round trip waits for an idle CPU to
+# wake (under TCG that wait is set by the host's scheduler).
+run pingpong-cross -n "$COUNT" -s 64 --cross-host $(plot_opt pingpong-cross) pingpong
+run pingpong-cross-cpu0 -n "$COUNT" -s 64 --cross-host --cpu 0 $(plot_opt pingpong-cross-cpu0) pingpong
+run pingpong-same -n "$COUNT" -s 64 --same-host $(plot_opt pingpong-same) pingpong
+run pingpong-same-cpu0 -n "$COUNT" -s 64 --same-host --cpu 0 $(plot_opt pingpong-same-cpu0) pingpong
+run stream-64 -t "$SECONDS_PER" -s 64 --cross-host stream
+run stream-1m -t "$SECONDS_PER" -s 1M --cross-host stream
+if [ "$MEM" = 1 ]; then
+	echo
+	echo "---- mem: kdist-bench mem"
+	"$BENCH" mem --json-file "$OUT/mem.json" || failed=1
+fi
+
+echo
+echo "---- targets (ratios to the baseline measured in the same run)"
+if command -v python3 >/dev/null; then
+	python3 - "$OUT" <<'EOF' || failed=1
+import json, os, sys
+
+out = sys.argv[1]
+
+def load(name):
+    try:
+        with open(os.path.join(out, name + ".json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+def ratio(run, key):
+    if not run:
+        return None
+    for r in run["results"]:
+        if r["path"] == "dev" and r.get("ok"):
+            return r.get(key)
+    return None
+
+rows = [
+    ("cross-host ping-pong 64 B, p50 vs tcp", "pingpong-cross", "ratio_p50", "<=", 1.15),
+    ("cross-host ping-pong 64 B, p99 vs tcp", "pingpong-cross", "ratio_p99", "<=", 1.30),
+    ("  the same, both on CPU 0: p50", "pingpong-cross-cpu0", "ratio_p50", "<=", 1.15),
+    ("  the same, both on CPU 0: p99", "pingpong-cross-cpu0", "ratio_p99", "<=", 1.30),
+    ("same-host ping-pong 64 B, p50 vs unix", "pingpong-same", "ratio_p50", "<=", 1.00),
+    ("  the same, both on CPU 0: p50", "pingpong-same-cpu0", "ratio_p50", "<=", 1.00),
+    ("cross-host stream 64 B, msgs/s vs tcp", "stream-64", "ratio_msgs", ">=", 0.80),
+    ("cross-host stream 1 MiB, bytes/s vs tcp", "stream-1m", "ratio_bytes", ">=", 0.80),
+]
+for label, name, key, op, target in rows:
+    v = ratio(load(name), key)
+    if v is None:
+        print(f"  {label:42s} {'-':>7s}   target {op} {target:.2f}x  NOT MEASURED")
+        continue
+    ok = v <= target if op == "<=" else v >= target
+    print(f"  {label:42s} {v:6.2f}x   target {op} {target:.2f}x  {'met' if ok else 'MISSED'}")
+
+mem = load("mem")
+if mem:
+    end = mem["idle_link"]["per_end_bytes"]
+    print(f"  {'idle link, kernel memory per link end':42s} {end / 1024:6.1f} KiB  "
+          f"target <= 32 KiB  {'met' if end <= 32 * 1024 else 'MISSED'}")
+    for q in mem["queued"]:
+        o = q["overhead_bytes"]
+        label = f"queued msg {q['where']}, src {q['src']}"
+        print(f"  {label:42s} {o:6.1f} B    target <= 96 B + payload  "
+              f"{'met' if o <= 96 else 'MISSED'}")
+EOF
+else
+	echo "  (python3 not found: see the tables above)"
+fi
+[ "$KEEP_OUT" = 1 ] && echo "JSON of every run: $OUT"
+exit $failed

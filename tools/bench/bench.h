@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kdist-bench: shared definitions of the benchmark tool.
+ *
+ *   kdist-bench.c    options, the runs, the report (table, JSON, plot)
+ *   bench/hosts.c    network namespaces and kdist hosts over netlink
+ *   bench/wire.c     the paths: /dev/kdist nodes, TCP and Unix sockets
+ *   bench/run.c      ping-pong and stream, each as two processes
+ *   bench/mem.c      kernel memory of idle links and queued messages
+ */
+#ifndef KDIST_BENCH_H
+#define KDIST_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "kdist.h"
+
+#define PROG	"kdist-bench"
+
+/* The namespaces of ping-pong and stream, and their kdist host names. */
+#define NS_PREFIX	"kdbench"
+#define HOST_PREFIX	"bench"
+/* Their subnet: host i is 10.79.0.(i + 1). */
+#define NET_BENCH	0
+/* The cluster secret of the benchmark hosts (32 bytes). */
+#define BENCH_SECRET	"kdist-bench-secret-0123456789abc"
+/* TCP port of the baseline's server. */
+#define TCP_PORT	5201
+/* How long a link or a peer node may take to show up, in ms. */
+#define UP_MS		20000
+
+enum path {
+	PATH_DEV,	/* two /dev/kdist nodes, read() and write() */
+	PATH_URING,	/* the same nodes, driven by io_uring */
+	PATH_TCP,	/* a TCP connection, TCP_NODELAY */
+	PATH_UNIX,	/* a Unix stream socket pair */
+	PATH_ACTOR,	/* libkdist actors (not built yet) */
+	PATH_COUNT
+};
+
+enum mode { MODE_PINGPONG, MODE_STREAM };
+
+struct opts {
+	enum mode mode;
+	bool cross_host;	/* two hosts; else one host */
+	unsigned int paths;	/* bit mask of enum path */
+	bool baseline;		/* add the baseline path of the topology */
+	uint32_t size;		/* payload bytes per message */
+	uint64_t count;		/* ping-pong: measured round trips */
+	uint64_t warmup;	/* ping-pong: round trips not measured */
+	double seconds;		/* stream: how long the sender sends */
+	unsigned int batch;	/* stream: messages per write(); 0 = auto */
+	unsigned int rounds;	/* interleaved parts of each path's run */
+	bool json;
+	const char *json_file;	/* JSON here too, besides the table */
+	const char *plot;	/* SVG file for the latency histogram */
+	int progress;		/* -1 auto (a terminal), 0 off, 1 on */
+	bool setup;		/* make the namespaces for this run */
+	bool keep;		/* and leave them afterwards */
+	int verbose;
+	/* CPU of the server side (echo, receiver) and of the client; -1 free. */
+	int cpu_server, cpu_client;
+};
+
+/* What one run of one path measured. */
+struct result {
+	enum path path;
+	bool ok;
+	char error[160];
+	/* Ping-pong: round-trip times in ns, sorted; count of them. */
+	uint64_t *samples;
+	uint64_t n;
+	double wall_s;		/* time of the measured round trips */
+	/* Stream. */
+	uint64_t sent, received, bytes;
+	double stream_s;	/* first write to last message received */
+	unsigned int batch;
+};
+
+/* hosts.c */
+int ns_enter(const char *ns);
+int ns_enter_init(void);
+bool ns_exists(const char *ns);
+void ns_name(char *buf, size_t len, const char *prefix, int i);
+void host_name(char *buf, size_t len, const char *prefix, int i);
+void host_ip(char *buf, size_t len, int net, int i);
+int hosts_make(const char *prefix, const char *host_prefix, int net, int n,
+	       int verbose);
+int hosts_peer(const char *prefix, const char *host_prefix, int net, int n,
+	       int hub, bool del);
+int hosts_wait_up(const char *prefix, int n, int hub, int ms);
+void hosts_down(const char *prefix, int n);
+int host_node_queued(const char *prefix, int i, const char *node);
+int sh(int verbose, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* wire.c: a message endpoint on one path. */
+struct io_uring;
+
+struct ep {
+	enum path path;
+	int fd;
+	struct io_uring *ring;	/* PATH_URING: this endpoint's ring */
+	/* dev: our address and the peer's, "node@host". */
+	char self[KDIST_ADDR_MAX + 1];
+	char peer[KDIST_ADDR_MAX + 1];
+	/* Receive buffer. */
+	unsigned char *rbuf;
+	size_t rcap;
+	/* Stream parser of the socket paths: header bytes and payload left. */
+	unsigned char hdr[4];
+	unsigned int hlen;
+	uint64_t left;
+	uint32_t cur_len;
+	bool in_payload;
+	/* A prepared batch of messages to send, and one message. */
+	unsigned char *batch;
+	size_t batch_len;
+	unsigned int batch_msgs;
+	size_t frame_len;	/* bytes of one message on this path */
+};
+
+/* Does @p go through /dev/kdist (dev or uring)? */
+static inline bool path_is_dev(enum path p)
+{
+	return p == PATH_DEV || p == PATH_URING;
+}
+
+int ep_dev_open(struct ep *e, const char *node, const char *self_host);
+int ep_uring_init(struct ep *e);
+int ep_roundtrip(struct ep *e, uint64_t *msgs, bool *eof);
+int ep_dev_wait_peer(struct ep *e, const char *peer_node,
+		     const char *peer_host, int ms);
+int ep_tcp_listen(const char *ip, int port);
+int ep_tcp_accept(struct ep *e, int lfd);
+int ep_tcp_connect(struct ep *e, const char *ip, int port, int ms);
+void ep_sock_init(struct ep *e, enum path path, int fd);
+int ep_buffers(struct ep *e, uint32_t size, unsigned int batch);
+void ep_close(struct ep *e);
+ssize_t ep_write(struct ep *e, const void *buf, size_t len);
+int ep_send_all(struct ep *e, const void *buf, size_t len);
+/* Receives what one read() gives: messages and payload bytes completed. */
+int ep_recv(struct ep *e, uint64_t *msgs, uint64_t *bytes, bool *eof);
+size_t ep_frame_len(enum path path, const char *peer, uint32_t size);
+
+/* run.c */
+int run_pingpong(const struct opts *o, enum path path, struct result *r);
+int run_stream(const struct opts *o, enum path path, struct result *r);
+
+/* mem.c */
+int mem_main(int argc, char **argv);
+
+/* Helpers shared by all. */
+uint64_t now_ns(void);
+const char *path_name(enum path p);
+void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *xmalloc(size_t len);
+int parse_size(const char *s, uint64_t *out);
+void fmt_size(char *buf, size_t len, uint64_t bytes);
+
+#endif
