@@ -80,7 +80,62 @@ for h in "${HOSTS[@]}"; do
 done
 "$KDISTCTL" -n kd-alpha link show
 
-step "4. latency: kdist against TCP and Unix sockets, measured in this boot"
+step "4. the cable pull of Svensson and Fredlund (2007)"
+# alpha streams numbers to beta every 10 ms; beta's cable is pulled for
+# 8 s (longer than the 1 s tick timeout, shorter than the 30 s session
+# timeout), then put back. Same experiment over kdist and over a naive
+# TCP stream with an application tick that reconnects, as Erlang does.
+PULL=$HERE/kdist-cablepull
+COUNT=2000
+INTERVAL_MS=10
+CUT_AFTER=5
+CUT_FOR=8
+TCP_PORT=5555
+declare -A RESULT
+pull() { # transport, receiver command..., -- sender command...
+	local name=$1 out=/tmp/kdist-demo-$1.out rcv=() snd=()
+	shift
+	while [ "$1" != -- ]; do rcv+=("$1"); shift; done
+	shift
+	snd=("$@")
+	ip netns exec kd-beta "$PULL" "${rcv[@]}" >"$out" &
+	local rpid=$!
+	until grep -q ready "$out" 2>/dev/null; do sleep 0.2; done
+	ip netns exec kd-alpha "$PULL" "${snd[@]}" >/dev/null &
+	local spid=$!
+	sleep $CUT_AFTER
+	echo "$name: cable pulled at ${CUT_AFTER}s for ${CUT_FOR}s"
+	tc -n kd-beta qdisc add dev eth0 root netem loss 100%
+	sleep $CUT_FOR
+	tc -n kd-beta qdisc del dev eth0 root
+	echo "$name: cable back"
+	wait $spid
+	wait $rpid
+	RESULT[$name]=$(grep received "$out")
+	rm -f "$out"
+}
+if [ -x "$PULL" ]; then
+	pull kdist recv-kdist sink 120 -- \
+		send-kdist source sink@beta $COUNT $INTERVAL_MS
+	pull tcp recv-tcp $TCP_PORT 120 $TICK_MS -- \
+		send-tcp 10.78.0.2 $TCP_PORT $COUNT $INTERVAL_MS $TICK_MS
+	field() { echo "${RESULT[$1]}" | awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }'; }
+	printf '\n%-12s %6s %9s %6s %11s %13s  %s\n' transport sent received lost duplicated out-of-order "first gap"
+	for t in kdist tcp; do
+		printf '%-12s %6s %9s %6s %11s %13s  %s\n' "$t" $COUNT \
+			"$(field $t received)" "$(field $t lost)" \
+			"$(field $t duplicated)" "$(field $t out-of-order)" \
+			"$(field $t first-gap)"
+	done
+	[ "$(field kdist received)" = $COUNT ] && [ "$(field kdist lost)" = 0 ] &&
+		[ "$(field kdist duplicated)" = 0 ] &&
+		[ "$(field kdist out-of-order)" = 0 ] ||
+		fail "kdist lost, duplicated or reordered messages in the cable pull"
+else
+	fail "kdist-cablepull is not built"
+fi
+
+step "5. latency: kdist against TCP and Unix sockets, measured in this boot"
 if [ -x "$HERE/kdist-bench" ] && [ -f "$BENCH" ]; then
 	bash "$BENCH" || fail "kdist-bench"
 else
