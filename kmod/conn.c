@@ -21,7 +21,9 @@
  * Dial race: when a HELLO arrives from a peer this host is dialing at that
  * moment, kd_hs_keep_outbound() decides, the same way on both hosts, which
  * of the two connections survives; the other is closed with CLOSE
- * (DUP_CONN) and its dialer quietly gives up.
+ * (DUP_CONN) and its dialer quietly gives up. A host answering the peer's
+ * call does not dial it until that handshake is over, so the two hosts
+ * never both accept: crossing connections are always settled by the rule.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -64,6 +66,7 @@ struct hs {
 	u32 gen;
 	bool resume;		/* both sides agreed to resume */
 	bool restarted;		/* the peer has a new incarnation */
+	bool accepting;		/* kdist_link_accept_begin() said yes */
 };
 
 static int send_frame(struct socket *sock, u8 type, const u8 *p, u32 plen)
@@ -222,13 +225,15 @@ static int pick_link(struct hs *hs, struct sockaddr_storage *from)
 				    from, hs->theirs.name);
 		return -EPERM;
 	}
-	if ((kdist_link_dialing(hs->link) &&
-	     kd_hs_keep_outbound(hs->mine.name, hs->mine.incarnation,
-				 hs->theirs.name, hs->theirs.incarnation)) ||
-	    kdist_link_fresh(hs->link)) {
+	if (!kdist_link_accept_begin(hs->link,
+				     kd_hs_keep_outbound(hs->mine.name,
+							 hs->mine.incarnation,
+							 hs->theirs.name,
+							 hs->theirs.incarnation))) {
 		send_close(hs->sock, KD_CLOSE_DUP_CONN);
 		return -EALREADY;
 	}
+	hs->accepting = true;
 	return 0;
 }
 
@@ -413,6 +418,9 @@ static void conn_work(struct work_struct *work)
 		install(&hs);
 	else
 		kdist_socket_release(conn->sock);
+	/* After the install: a dial may start again if it did not take. */
+	if (hs.accepting)
+		kdist_link_accept_end(hs.link);
 	if (hs.link)
 		kdist_link_put(hs.link);
 	kfree(conn);

@@ -45,8 +45,13 @@
 #include "proto/kd_addr.h"
 #include "socket.h"
 
-/* Frames the event loop handles per run before it yields the CPU. */
+/*
+ * Frames the event loop reads, and writes, per run before it yields: a run
+ * that only wrote for long would leave the peer's frames unread, and the
+ * timer must not take that for silence.
+ */
 #define LINK_RX_BUDGET		64
+#define LINK_TX_BUDGET		64
 /* Longest pause between two runs of the link timer, in ms. */
 #define LINK_TIMER_MAX_MS	100
 /* A tick is sent when nothing was sent for tick_ms / this. */
@@ -133,6 +138,7 @@ static struct kdist_frame *frame_alloc(u8 type, u32 plen, gfp_t gfp)
 	if (!f)
 		return NULL;
 	f->sender = NULL;
+	f->cookie = 0;
 	f->len = KD_FRAME_HDR_LEN + plen;
 	if (WARN_ON_ONCE(kd_frame_encode_hdr(f->buf, KD_FRAME_HDR_LEN, &h) < 0)) {
 		kvfree(f);
@@ -166,6 +172,13 @@ static bool frame_starts_msg(const struct kdist_frame *f)
 {
 	return frame_type(f) == KD_FRAME_T_DATA &&
 	       kd_get_be32(f->buf + KD_FRAME_HDR_LEN + 12) == 0;
+}
+
+/* Is @f the first fragment, or a fragment at the head of the queue? */
+static bool frame_is_msg(const struct kdist_frame *f, bool head)
+{
+	return frame_type(f) == KD_FRAME_T_DATA &&
+	       (head || frame_starts_msg(f));
 }
 
 /* Queues frames for the event loop. Caller holds nothing. */
@@ -407,20 +420,76 @@ static void sock_close(struct kdist_link *link)
 
 /* ---- Actions of the state machine ---- */
 
-static void drop_frames(struct kdist_link *link, struct list_head *q)
+/*
+ * Tells the sender of a dropped message or ping that it will not be
+ * delivered (G3, G5), with the reason the session ended.
+ */
+static void report_dropped(struct kdist_link *link, struct kdist_frame *f,
+			   u32 reason)
+{
+	struct kdist_event ev = {
+		.event = KDIST_EV_UNDELIVERABLE,
+		.reason = reason,
+		.cookie = f->cookie,
+	};
+	u32 plen = f->len - KD_FRAME_HDR_LEN;
+	const u8 *p = f->buf + KD_FRAME_HDR_LEN;
+	const struct kd_frame_node *dst;
+	char addr[KDIST_ADDR_MAX];
+	struct kd_frame_data d;
+	struct kd_frame_ping pg;
+	int len;
+
+	if (frame_type(f) == KD_FRAME_T_DATA) {
+		if (kd_frame_decode_data(p, plen, plen, &d) <= 0)
+			return;
+		dst = &d.dst;
+	} else {
+		if (kd_frame_decode_ping(p, plen, plen, KD_FRAME_T_PING,
+					 &pg) <= 0)
+			return;
+		dst = &pg.dst;
+	}
+	ev.creation = dst->creation;
+	peer_addr(link, dst->name, addr, &len);
+	atomic64_inc(&f->sender->undeliverable);
+	if (kdist_node_event(f->sender, addr, len, &ev) == -ENOMEM)
+		pr_err_ratelimited("node %s: no memory to report a message to %s\n",
+				   f->sender->name, addr);
+}
+
+/*
+ * Frees frames of an ended session; messages are counted and reported. A
+ * message's fragments are queued together, so a fragment at the head of
+ * the queue whose first fragment was acked is a message cut short: the
+ * peer drops what it had of it, and it counts as dropped here.
+ */
+static void drop_frames(struct kdist_link *link, struct list_head *q,
+			u32 reason)
 {
 	struct kdist_frame *f, *tmp;
+	bool head = true;
 
 	list_for_each_entry_safe(f, tmp, q, list) {
-		if (frame_starts_msg(f))
+		if (frame_is_msg(f, head)) {
 			link->stats[KDIST_LS_DROP_SESSION]++;
+			if (f->sender)
+				report_dropped(link, f, reason);
+		} else if (frame_type(f) == KD_FRAME_T_PING && f->sender) {
+			report_dropped(link, f, reason);
+		}
+		head = false;
 		list_del(&f->list);
 		frame_free(link, f);
 	}
 }
 
-/* The session ended: queued and unacked messages are dropped, counted. */
-static void drop_queue(struct kdist_link *link)
+/*
+ * The session ended (@reason, enum kdist_down_reason): queued and unacked
+ * messages are dropped, counted and reported to their senders, in the
+ * order they were sent.
+ */
+static void drop_queue(struct kdist_link *link, u32 reason)
 {
 	LIST_HEAD(q);
 
@@ -429,8 +498,8 @@ static void drop_queue(struct kdist_link *link)
 	list_splice_init(&link->pending, &q);
 	link->pending_bytes = 0;
 	spin_unlock(&link->qlock);
-	drop_frames(link, &link->txq);
-	drop_frames(link, &q);
+	drop_frames(link, &link->txq, reason);
+	drop_frames(link, &q, reason);
 	link->next_send = NULL;
 	kdist_host_space_freed(link->host);
 }
@@ -501,7 +570,7 @@ static void apply(struct kdist_link *link, int act)
 		notify(link, KDIST_EVENT_LINK_DOWN, reason);
 	}
 	if (act & KD_FSM_A_DROP_QUEUE)
-		drop_queue(link);
+		drop_queue(link, down_reason(reason));
 	if (act & KD_FSM_A_RESET_SEQ)
 		reset_seq(link);
 	if (act & KD_FSM_A_NOTIFY_UNREACHABLE) {
@@ -530,6 +599,12 @@ static void link_evt(struct kdist_link *link, int evt)
 	lockdep_assert_held(&link->lock);
 	act = kd_fsm_evt(&link->fsm, evt);
 	WRITE_ONCE(link->in_session, link->fsm.state & KD_FSM_SESSION);
+	/*
+	 * Pairs with the smp_mb() in kdist_link_node_event(): a node bound
+	 * or closed meanwhile is either in the NODE_UP snapshot of a new
+	 * session, or its event sees in_session and queues its own frame.
+	 */
+	smp_mb();
 	if (act || old != link->fsm.state)
 		pr_debug("link %s: %s: %s -> %s (actions %#x)\n", link->peer,
 			 kd_fsm_evt_name(evt), kd_fsm_state_name(old),
@@ -648,12 +723,16 @@ static void next_frame(struct kdist_link *link)
 /* Writes queued frames until TCP pushes back: 0, -EAGAIN or an error. */
 static int link_tx(struct kdist_link *link)
 {
+	int budget = LINK_TX_BUDGET, ret;
 	struct kdist_frame *f;
 	u64 ack;
-	int ret;
 
 	while ((f = link->next_send)) {
 		if (!link->send_off) {
+			if (!budget--) {
+				kdist_link_kick(link);	/* reads go first */
+				break;
+			}
 			ret = ctl_flush(link);
 			if (ret)
 				return ret;
@@ -1021,10 +1100,41 @@ out:
 
 /* ---- Timer: ticks, tick timeout, session timeout, reconnects ---- */
 
+/*
+ * Notes when the peer's TCP acknowledged more of our bytes. That is no
+ * delivery (only kdist's acks are), but it shows the peer host and the path
+ * alive: on a slow path our own queued data delays the TCP acks of the
+ * peer's frames, so its ticks can wait in its TCP for longer than a tick
+ * time while it keeps acknowledging ours.
+ */
+static void sock_note_acked(struct kdist_link *link, unsigned long now)
+{
+	u64 acked;
+
+	lockdep_assert_held(&link->lock);
+	if (!link->sock)
+		return;
+	/* Read without the socket lock: only ever grows. */
+	acked = READ_ONCE(tcp_sk(link->sock->sk)->bytes_acked);
+	if (acked != link->tcp_acked) {
+		link->tcp_acked = acked;
+		link->last_acked = now;
+	}
+}
+
+/* Has the peer sent bytes that the event loop has not read yet? */
+static bool sock_rx_pending(struct kdist_link *link)
+{
+	lockdep_assert_held(&link->lock);
+	return link->sock &&
+	       !skb_queue_empty_lockless(&link->sock->sk->sk_receive_queue);
+}
+
 static void start_dial(struct kdist_link *link)
 {
 	lockdep_assert_held(&link->lock);
-	if (link->dialing || link->dead)
+	/* Not while the peer's own call is being answered (conn.c). */
+	if (link->dialing || link->accepting || link->dead)
 		return;
 	link_evt(link, link->fsm.state & KD_FSM_SESSION ? KD_FSM_EVT_RETRY :
 			KD_FSM_EVT_CONNECT);
@@ -1046,9 +1156,21 @@ static void link_timer(struct work_struct *work)
 		goto out;
 	switch (link->fsm.state) {
 	case KD_FSM_ESTABLISHED:
-		/* A link that is not reading cannot blame the peer. */
+		/*
+		 * The peer is silent when nothing came from it for the tick
+		 * time: no frame, and no TCP ack of our bytes. A link that is
+		 * not reading cannot blame the peer, nor can one whose socket
+		 * holds bytes it has not read yet (its event loop was late):
+		 * those are read first.
+		 */
+		sock_note_acked(link, now);
 		if (!link->rx_stalled &&
-		    time_after(now, link->last_rx + msecs_to_jiffies(tick))) {
+		    time_after(now, link->last_rx + msecs_to_jiffies(tick)) &&
+		    time_after(now, link->last_acked + msecs_to_jiffies(tick))) {
+			if (sock_rx_pending(link)) {
+				kdist_link_kick(link);
+				break;
+			}
 			link_evt(link, KD_FSM_EVT_TICK_TIMEOUT);
 			break;
 		}
@@ -1105,11 +1227,15 @@ static int resume(struct kdist_link *link, u64 peer_rcv_last)
 	if (kd_seq_tx_resume(&link->tx, peer_rcv_last, &from) < 0)
 		return -EPROTO;
 	free_acked(link);
+	/* What lies before next_send went out on an earlier connection. */
+	list_for_each_entry(f, &link->txq, list) {
+		if (f == link->next_send)
+			break;
+		link->stats[KDIST_LS_RETRANSMITS]++;
+	}
 	link->next_send = list_first_entry_or_null(&link->txq,
 						   struct kdist_frame, list);
 	link->send_off = 0;
-	list_for_each_entry(f, &link->txq, list)
-		link->stats[KDIST_LS_RETRANSMITS]++;
 	return 0;
 }
 
@@ -1122,6 +1248,8 @@ static void install_sock(struct kdist_link *link, struct socket *sock,
 	link->sock_since = jiffies;
 	link->last_rx = jiffies;
 	link->last_tx = jiffies;
+	link->last_acked = jiffies;
+	link->tcp_acked = READ_ONCE(tcp_sk(sock->sk)->bytes_acked);
 	link->peer_inc = peer_inc;
 	link->fsm.attempts = 0;
 }
@@ -1145,9 +1273,8 @@ void kdist_link_install(struct kdist_link *link, struct socket *sock,
 		return;
 	}
 	had_session = link->fsm.state & KD_FSM_SESSION;
-	if (link->sock)
-		link->stats[KDIST_LS_RECONNECTS]++;
-	else if (had_session)
+	/* peer_inc is set by the first connection and kept after it. */
+	if (link->peer_inc)
 		link->stats[KDIST_LS_RECONNECTS]++;
 	/* Events first: their CLOSE_SOCK is for the old connection. */
 	if (resume_ok && had_session) {
@@ -1160,7 +1287,7 @@ void kdist_link_install(struct kdist_link *link, struct socket *sock,
 		if (restarted && had_session)
 			link_evt(link, KD_FSM_EVT_PEER_RESTARTED);
 		/* Nothing queued outside a session belongs to the new one. */
-		drop_queue(link);
+		drop_queue(link, down_reason(link->fsm.reason));
 		link_evt(link, KD_FSM_EVT_HS_OK_NEW);
 		install_sock(link, sock, peer_inc);
 		link->sid = sid;
@@ -1187,32 +1314,42 @@ void kdist_link_dial_done(struct kdist_link *link)
 	mutex_unlock(&link->lock);
 }
 
-/* Is the link up on a connection younger than a tick time? */
-bool kdist_link_fresh(struct kdist_link *link)
+/*
+ * An accepted connection from the peer said HELLO. Refuses it (false) when
+ * the link is up on a connection younger than a tick time, or when this
+ * host is dialing the peer and the dial-race rule keeps the outbound
+ * connection (@keep_outbound). Otherwise the handshake may go on, and no
+ * dial starts until kdist_link_accept_end(): two handshakes in flight
+ * between the same hosts can only be crossing dials, and then exactly one
+ * side refuses, so both keep the same connection.
+ */
+bool kdist_link_accept_begin(struct kdist_link *link, bool keep_outbound)
 {
-	bool ret;
+	bool ok;
 
 	mutex_lock(&link->lock);
-	ret = link->fsm.state == KD_FSM_ESTABLISHED &&
-	      time_before(jiffies, link->sock_since +
-			  msecs_to_jiffies(tick_ms(link)));
+	ok = !(link->dialing && keep_outbound) &&
+	     !(link->fsm.state == KD_FSM_ESTABLISHED &&
+	       time_before(jiffies, link->sock_since +
+			   msecs_to_jiffies(tick_ms(link))));
+	if (ok)
+		link->accepting++;
 	mutex_unlock(&link->lock);
-	return ret;
+	return ok;
+}
+
+/* The handshake kdist_link_accept_begin() let go on is over. */
+void kdist_link_accept_end(struct kdist_link *link)
+{
+	mutex_lock(&link->lock);
+	if (!WARN_ON_ONCE(!link->accepting))
+		link->accepting--;
+	mutex_unlock(&link->lock);
 }
 
 bool kdist_link_up(struct kdist_link *link)
 {
 	return READ_ONCE(link->fsm.state) == KD_FSM_ESTABLISHED;
-}
-
-bool kdist_link_dialing(struct kdist_link *link)
-{
-	bool ret;
-
-	mutex_lock(&link->lock);
-	ret = link->dialing;
-	mutex_unlock(&link->lock);
-	return ret;
 }
 
 /* ---- Writers ---- */
@@ -1359,11 +1496,12 @@ int kdist_link_queue(struct kdist_link *link, struct kdist_node *src,
 	list_for_each_entry(f, &frames, list) {
 		kref_get(&src->ref);
 		f->sender = src;
+		f->cookie = cookie;
 		atomic_long_add(f->len, &src->tx_outstanding);
 	}
 	queue_frames(link, &frames, bytes);
 	if (type != KDIST_TX_PING)
-		link->stats[KDIST_LS_TX_MSGS]++;
+		atomic64_inc(&link->tx_msgs);
 	return 0;
 }
 
@@ -1375,6 +1513,11 @@ void kdist_link_node_event(struct kdist_host *host, struct kdist_node *node,
 	struct kdist_frame *f;
 	unsigned int n = 0, max = 0, i;
 
+	/*
+	 * The caller has just added @node to, or removed it from, the host's
+	 * table; pairs with the smp_mb() in link_evt().
+	 */
+	smp_mb();
 	/* Take references under RCU, then allocate (which may sleep). */
 	rcu_read_lock();
 	list_for_each_entry_rcu(link, &host->links, entry)
@@ -1487,6 +1630,7 @@ int kdist_link_dump(struct kdist_link *link, struct sk_buff *skb)
 	stats[KDIST_LS_LAST_RX_MS] = link->sock ?
 		jiffies_to_msecs(jiffies - link->last_rx) : 0;
 	stats[KDIST_LS_DUPS] = link->rx.dups;
+	stats[KDIST_LS_TX_MSGS] = atomic64_read(&link->tx_msgs);
 	state = uapi_state(link->fsm.state);
 	inc = link->peer_inc;
 	mutex_unlock(&link->lock);
@@ -1593,7 +1737,7 @@ static void link_stop(struct kdist_link *link, bool admin)
 	cancel_work_sync(&link->work);
 	mutex_lock(&link->lock);
 	rnodes_down(link, KDIST_DOWN_ADMIN);
-	drop_queue(link);
+	drop_queue(link, KDIST_DOWN_ADMIN);
 	rx_msg_drop(link);
 	mutex_unlock(&link->lock);
 	kdist_link_put(link);

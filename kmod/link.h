@@ -38,6 +38,7 @@ struct kdist_frame {
 	struct list_head list;
 	/* Charged for len bytes against this node's send budget; or NULL. */
 	struct kdist_node *sender;
+	u64 cookie;			/* the sender's tag, for its events */
 	u32 len;			/* bytes in buf */
 	u8 buf[];
 };
@@ -68,6 +69,8 @@ struct kdist_link {
 	struct list_head rnodes;	/* struct kdist_rnode */
 	/* Bytes of frames pending or unacked, against KDIST_LINK_TXQ_MAX. */
 	atomic64_t queued;
+	/* Messages queued by writers (KDIST_LS_TX_MSGS); no lock needed. */
+	atomic64_t tx_msgs;
 
 	/*
 	 * Protects everything below. Taken by the link's work items, the
@@ -84,6 +87,7 @@ struct kdist_link {
 	u32 session_gen;		/* bumped by every session reset */
 	unsigned long sock_since;	/* jiffies when sock was installed */
 	bool dialing;			/* dial_work owns a connection attempt */
+	unsigned int accepting;		/* accepted handshakes going on */
 	struct kd_seq_tx tx;
 	struct kd_seq_rx rx;
 	struct list_head txq;		/* sequenced frames, unacked first */
@@ -101,6 +105,13 @@ struct kdist_link {
 	bool rx_stalled;		/* rx_msg waits for room at rx_dst */
 	unsigned long last_rx;		/* jiffies */
 	unsigned long last_tx;		/* jiffies */
+	/*
+	 * The peer's TCP acknowledging our bytes is a sign of life too:
+	 * while we send much on a slow path, its frames (ticks included)
+	 * can wait in its TCP behind a window that our queued data delays.
+	 */
+	u64 tcp_acked;			/* bytes of ours the peer's TCP acked */
+	unsigned long last_acked;	/* jiffies when tcp_acked last grew */
 	unsigned long lost_at;		/* jiffies when it went unreachable */
 	unsigned long retry_at;		/* jiffies of the next dial */
 	u64 stats[__KDIST_LS_LAST];
@@ -146,11 +157,11 @@ void kdist_link_install(struct kdist_link *link, struct socket *sock,
 			bool resume_ok, bool restarted);
 void kdist_link_session_of(struct kdist_link *link, u64 *peer_inc, u64 *sid,
 			   u64 *rcv_last, u32 *gen);
-bool kdist_link_fresh(struct kdist_link *link);
+bool kdist_link_accept_begin(struct kdist_link *link, bool keep_outbound);
+void kdist_link_accept_end(struct kdist_link *link);
 bool kdist_link_up(struct kdist_link *link);
 void kdist_link_dial_failed(struct kdist_link *link);
 void kdist_link_dial_done(struct kdist_link *link);
-bool kdist_link_dialing(struct kdist_link *link);
 void kdist_conn_listener_attach(struct kdist_host *host, struct socket *sock);
 void kdist_conn_listener_detach(struct kdist_host *host, struct socket *sock);
 

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A slow reader across hosts (G5, G4): nb on beta stops reading while na on
+ * alpha writes 64 KiB messages without blocking. The sender must meet
+ * -EAGAIN after a bounded amount, the kernel must hold a bounded amount
+ * (nb's queue at most KDIST_NODE_RXQ_MAX = 4 MiB, alpha's link at most its
+ * 16 MiB plus one message), no end may report the other unreachable while
+ * the reader dawdles, and once nb reads again every message arrives, in
+ * order, intact.
+ *
+ * It also shows the documented cost of this design: the link stops reading
+ * while a message waits for room at a full node, so another node of beta
+ * (nc) receiving over the same link waits too, until nb makes room.
+ *
+ *   kdsr-0 "alpha" na, na2 --- bridge --- nb, nc "beta" kdsr-1
+ */
+#include "kd_net.h"
+#include "kselftest_harness.h"
+
+#define PFX	"kdsr"
+#define NS_A	PFX "-0"
+#define NS_B	PFX "-1"
+#define TICK_MS		1000
+#define SESSION_MS	30000
+#define UP_MS		30000
+#define MSG_LEN		(64 << 10)
+#define RBUF_LEN	(1 << 20)
+/* The documented bounds (kmod/node.h, kmod/link.h). */
+#define NODE_RXQ_MAX	(4u << 20)
+#define NODE_TX_MAX	(4u << 20)
+#define LINK_TXQ_MAX	(16u << 20)
+/* Messages na may get queued before -EAGAIN for good: nb's queue, the
+ * message waiting for room in it, and na's send budget in flight. */
+#define MAX_BEFORE_EAGAIN ((NODE_RXQ_MAX + NODE_TX_MAX) / MSG_LEN + 3)
+/* How long nb does not read once na is blocked, in ms (5 tick times). */
+#define STALL_MS	5000
+/* Messages sent in all. */
+#define N_TOTAL		300
+
+static const char *const names[] = { "alpha", "beta" };
+
+FIXTURE(sr) {
+	int a, a2, b, c;
+	uint64_t ca, cb;
+	uint64_t t0;
+	uint32_t got, bad, other, cgot;
+	uint64_t c_at;
+	struct t_evlog aev, bev, cev;
+	unsigned char *rbuf, *wbuf;
+	size_t wlen;
+};
+
+FIXTURE_SETUP(sr)
+{
+	self->a = self->a2 = self->b = self->c = -1;
+	self->rbuf = malloc(RBUF_LEN);
+	self->wbuf = malloc(KDIST_TX_SIZE(16, MSG_LEN));
+	ASSERT_NE(NULL, self->rbuf);
+	ASSERT_NE(NULL, self->wbuf);
+	ASSERT_EQ(0, t_hosts_up(PFX, 2));
+	ASSERT_EQ(0, t_mesh_host(PFX, 0, names, TICK_MS, SESSION_MS));
+	self->a = t_node("na", O_NONBLOCK, &self->ca);
+	ASSERT_LE(0, self->a);
+	self->a2 = t_node("na2", O_NONBLOCK, NULL);
+	ASSERT_LE(0, self->a2);
+	ASSERT_EQ(0, t_mesh_host(PFX, 1, names, TICK_MS, SESSION_MS));
+	self->b = t_node("nb", O_NONBLOCK, &self->cb);
+	ASSERT_LE(0, self->b);
+	self->c = t_node("nc", O_NONBLOCK, NULL);
+	ASSERT_LE(0, self->c);
+	ASSERT_EQ(0, t_mesh_peers(PFX, 0, 2, names));
+	ASSERT_EQ(0, t_mesh_peers(PFX, 1, 2, names));
+	/* Every node known on the other side: the link is up. */
+	ASSERT_EQ(0, t_wait_known(self->a, "nb", "beta", UP_MS));
+	ASSERT_EQ(0, t_wait_known(self->a, "nc", "beta", UP_MS));
+	ASSERT_EQ(0, t_wait_known(self->b, "na", "alpha", UP_MS));
+	ASSERT_EQ(0, t_wait_known(self->b, "na2", "alpha", UP_MS));
+	memset(self->wbuf, 0, KDIST_TX_SIZE(16, MSG_LEN));
+	{
+		struct kdist_tx *tx = (void *)self->wbuf;
+
+		tx->len = MSG_LEN;
+		tx->type = KDIST_TX_MSG;
+		tx->dst_len = strlen("nb@beta");
+		memcpy(tx + 1, "nb@beta", tx->dst_len);
+		self->wlen = KDIST_TX_SIZE(tx->dst_len, MSG_LEN);
+	}
+	self->t0 = t_now_ms();
+}
+
+FIXTURE_TEARDOWN(sr)
+{
+	int *fds[] = { &self->a, &self->a2, &self->b, &self->c };
+	unsigned int i;
+
+	for (i = 0; i < 4; i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+	free(self->rbuf);
+	free(self->wbuf);
+	t_hosts_down(PFX, 2);
+}
+
+static unsigned char *payload(FIXTURE_DATA(sr) *self)
+{
+	return self->wbuf + sizeof(struct kdist_tx) + strlen("nb@beta");
+}
+
+/* Writes message @k to nb: 1 if queued, 0 on -EAGAIN, -errno else. */
+static int write_k(FIXTURE_DATA(sr) *self, uint32_t k)
+{
+	unsigned char *p = payload(self);
+	ssize_t n;
+
+	memcpy(p, &k, sizeof(k));
+	memset(p + sizeof(k), (unsigned char)k, 64);
+	memset(p + MSG_LEN - 64, (unsigned char)~k, 64);
+	n = write(self->a, self->wbuf, self->wlen);
+	if (n == (ssize_t)self->wlen)
+		return 1;
+	return n < 0 && errno == EAGAIN ? 0 : -(n < 0 ? errno : EIO);
+}
+
+/* Writes messages *@sent.. until -EAGAIN or @n: 0 or -errno. */
+static int write_upto(FIXTURE_DATA(sr) *self, uint32_t *sent, uint32_t n)
+{
+	int r = 1;
+
+	while (*sent < n && (r = write_k(self, *sent)) == 1)
+		(*sent)++;
+	return r < 0 ? r : 0;
+}
+
+static void b_one(const struct t_rx *m, void *arg)
+{
+	FIXTURE_DATA(sr) *self = arg;
+	uint32_t k;
+	int i;
+
+	if (t_evlog_add(&self->bev, m))
+		return;
+	if (m->rx->type != KDIST_RX_MSG || m->rx->len != MSG_LEN ||
+	    !t_src_is(m, "na@alpha")) {
+		self->other++;
+		return;
+	}
+	memcpy(&k, m->payload, sizeof(k));
+	if (k != self->got)
+		self->bad++;
+	for (i = 0; i < 64; i++)
+		if (m->payload[sizeof(k) + i] != (unsigned char)k ||
+		    m->payload[MSG_LEN - 64 + i] != (unsigned char)~k) {
+			self->bad++;
+			break;
+		}
+	self->got = k + 1;
+}
+
+static void c_one(const struct t_rx *m, void *arg)
+{
+	FIXTURE_DATA(sr) *self = arg;
+
+	if (t_evlog_add(&self->cev, m))
+		return;
+	if (m->rx->type == KDIST_RX_MSG && t_src_is(m, "na2@alpha")) {
+		self->cgot++;
+		self->c_at = t_now_ms();
+	} else {
+		self->other++;
+	}
+}
+
+static void a_one(const struct t_rx *m, void *arg)
+{
+	FIXTURE_DATA(sr) *self = arg;
+
+	if (!t_evlog_add(&self->aev, m))
+		self->other++;
+}
+
+/* Reads the events of na and nc (never nb's queue) for @ms. */
+static void watch(FIXTURE_DATA(sr) *self, int ms)
+{
+	uint64_t end = t_now_ms() + ms;
+
+	do {
+		t_drain(self->a, self->rbuf, RBUF_LEN, 0, a_one, self);
+		t_drain(self->c, self->rbuf, RBUF_LEN, 50, c_one, self);
+	} while (t_now_ms() < end);
+}
+
+struct bounds {
+	uint64_t link_max, node_max, node_msgs_max;
+};
+
+static void sample(struct __test_metadata *_metadata, struct bounds *bd)
+{
+	struct t_node_stat ns;
+	struct t_link l;
+
+	ASSERT_EQ(0, t_link_get_in(NS_A, "beta", &l));
+	if (l.stats[KDIST_LS_QUEUED_BYTES] > bd->link_max)
+		bd->link_max = l.stats[KDIST_LS_QUEUED_BYTES];
+	ASSERT_EQ(0, t_enter(NS_B));
+	ASSERT_EQ(0, t_node_get("nb", &ns));
+	if (ns.queued_bytes > bd->node_max)
+		bd->node_max = ns.queued_bytes;
+	if (ns.queued > bd->node_msgs_max)
+		bd->node_msgs_max = ns.queued;
+}
+
+TEST_F_TIMEOUT(sr, slow_reader_bounded_no_loss, 300)
+{
+	struct pollfd pa = { .events = POLLOUT };
+	struct bounds bd = { 0 };
+	uint32_t sent = 0;
+	uint64_t t_blocked, t_last, end, t_drain0;
+	struct t_link la, lb;
+	int r;
+
+	/* na writes until -EAGAIN holds: nothing moves for a while. */
+	t_last = t_now_ms();
+	while (t_now_ms() - t_last < 3000 && sent < N_TOTAL) {
+		r = write_k(self, sent);
+		ASSERT_LE(0, r);
+		if (r) {
+			sent++;
+			t_last = t_now_ms();
+			continue;
+		}
+		watch(self, 100);
+		sample(_metadata, &bd);
+	}
+	t_blocked = t_now_ms();
+	TH_LOG("na blocked after %u messages of %u bytes (%.1f MiB)", sent,
+	       MSG_LEN, sent * (double)MSG_LEN / (1 << 20));
+	ASSERT_GT(N_TOTAL, sent);
+	EXPECT_GE(MAX_BEFORE_EAGAIN, sent);
+	EXPECT_LE(NODE_RXQ_MAX / MSG_LEN - 1, sent);
+	pa.fd = self->a;
+	EXPECT_EQ(0, poll(&pa, 1, 0));
+
+	/* The other node of beta waits behind nb, on the same link. */
+	ASSERT_LT(0, t_send(self->a2, "nc@beta", 0, "side", 4));
+	/* nb keeps not reading for several tick times. */
+	end = t_blocked + STALL_MS;
+	while (t_now_ms() < end) {
+		watch(self, 200);
+		sample(_metadata, &bd);
+		EXPECT_EQ(0, write_k(self, sent));
+	}
+	TH_LOG("while nb did not read: alpha's link held at most %llu bytes, nb's queue at most %llu bytes in %llu messages",
+	       (unsigned long long)bd.link_max,
+	       (unsigned long long)bd.node_max,
+	       (unsigned long long)bd.node_msgs_max);
+	EXPECT_GE(LINK_TXQ_MAX + MSG_LEN + 4096, bd.link_max);
+	EXPECT_GE(NODE_RXQ_MAX, bd.node_max);
+	EXPECT_LT(0, bd.node_max);
+	TH_LOG("nc received %u messages while nb was full (the link stops reading for nb)",
+	       self->cgot);
+	/* Documented: a full node holds back the others on its host. */
+	EXPECT_EQ(0, self->cgot);
+	EXPECT_EQ(0, t_evlog_count(&self->aev, KDIST_EV_UNREACHABLE, NULL));
+	EXPECT_EQ(0, t_evlog_count(&self->cev, KDIST_EV_UNREACHABLE, NULL));
+
+	/* nb reads again: every message arrives; na writes the rest. */
+	t_drain0 = t_now_ms();
+	end = t_now_ms() + 120000;
+	while ((self->got < N_TOTAL || sent < N_TOTAL) && t_now_ms() < end) {
+		ASSERT_LE(0, write_upto(self, &sent, N_TOTAL));
+		t_drain(self->b, self->rbuf, RBUF_LEN, 20, b_one, self);
+		watch(self, 0);
+	}
+	watch(self, 1000);
+	t_drain(self->b, self->rbuf, RBUF_LEN, 500, b_one, self);
+	TH_LOG("drained %u messages in %llu ms; nc's message came %lld ms after nb read again",
+	       self->got, (unsigned long long)(t_now_ms() - t_drain0),
+	       self->cgot ? (long long)(self->c_at - t_drain0) : -1LL);
+	t_evlog_print("na", &self->aev, self->t0);
+	t_evlog_print("nb", &self->bev, self->t0);
+	ASSERT_EQ(0, t_link_get_in(NS_A, "beta", &la));
+	ASSERT_EQ(0, t_link_get_in(NS_B, "alpha", &lb));
+	t_link_print("alpha", &la);
+	t_link_print("beta", &lb);
+	EXPECT_EQ(N_TOTAL, sent);
+	EXPECT_EQ(N_TOTAL, self->got);
+	EXPECT_EQ(0, self->bad);
+	EXPECT_EQ(0, self->other);
+	EXPECT_EQ(1, self->cgot);
+	/* No tick timeout, no reconnect, nothing dropped. */
+	EXPECT_EQ(0, t_evlog_count(&self->aev, KDIST_EV_UNREACHABLE, NULL));
+	EXPECT_EQ(0, t_evlog_count(&self->bev, KDIST_EV_UNREACHABLE, NULL));
+	EXPECT_EQ(0, t_evlog_count(&self->bev, KDIST_EV_NODEDOWN, NULL));
+	EXPECT_EQ(0, la.stats[KDIST_LS_RECONNECTS]);
+	EXPECT_EQ(0, lb.stats[KDIST_LS_RECONNECTS]);
+	EXPECT_EQ(0, lb.stats[KDIST_LS_DROP_NO_NODE]);
+	EXPECT_EQ(0, la.stats[KDIST_LS_DROP_SESSION]);
+	EXPECT_EQ(N_TOTAL + 1, lb.stats[KDIST_LS_RX_MSGS]);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Teardown with traffic in flight: rmmod with live links and frames queued
+ * for a peer that cannot take them is clean, and so is deleting a
+ * namespace whose host has a live session. The VM runner fails the test on
+ * any WARNING, BUG or lockdep report in dmesg.
+ *
+ *   kdtd-0 "alpha" 10.77.0.1 --- bridge --- 10.77.0.2 "beta" kdtd-1
+ */
+#include "kd_net.h"
+#include "kselftest_harness.h"
+
+#define PFX	"kdtd"
+#define UP_MS	20000
+/* Messages queued towards the cut peer before unloading. */
+#define QUEUED	200
+
+static void host(struct __test_metadata *_metadata, int i, const char *name,
+		 const char *peer)
+{
+	char ip[32], pip[32];
+
+	t_ip(i, ip, sizeof(ip));
+	t_ip(!i, pip, sizeof(pip));
+	ASSERT_EQ(0, t_enter(i ? PFX "-1" : PFX "-0"));
+	ASSERT_EQ(0, t_host_conf(name, ip, T_SECRET, 1000, 30000));
+	ASSERT_EQ(0, t_peer_add(peer, pip));
+}
+
+/* Brings up alpha and beta with a node each; returns once they see each other. */
+static void pair_up(struct __test_metadata *_metadata, int *a, int *b)
+{
+	struct kdist_event ev;
+
+	ASSERT_EQ(0, t_hosts_up(PFX, 2));
+	host(_metadata, 0, "alpha", "beta");
+	*a = t_node("na", 0, NULL);
+	ASSERT_LE(0, *a);
+	host(_metadata, 1, "beta", "alpha");
+	*b = t_node("nb", 0, NULL);
+	ASSERT_LE(0, *b);
+	ASSERT_EQ(0, t_wait_event(*a, KDIST_EV_NODEUP, "nb@beta", UP_MS, &ev));
+}
+
+TEST(rmmod_with_live_links_and_queued_frames)
+{
+	const char *module = getenv("KDIST_MODULE");
+	char payload[1000] = { 0 };
+	int a, b, i;
+
+	if (!module || !*module)
+		SKIP(return, "KDIST_MODULE is not set: run me from tests/vm/run.sh");
+	pair_up(_metadata, &a, &b);
+	/* Cut beta off: what alpha sends now stays queued, unacked. */
+	ASSERT_EQ(0, t_sh("tc -n " PFX "-1 qdisc add dev eth0 root netem loss 100%%"));
+	for (i = 0; i < QUEUED; i++)
+		ASSERT_LT(0, t_send(a, "nb@beta", 0, payload, sizeof(payload)));
+	/* Files hold the module: close them, links stay up with their queue. */
+	close(a);
+	close(b);
+	ASSERT_EQ(0, t_enter_pid1());
+	EXPECT_EQ(0, t_sh("rmmod kdist"));
+	EXPECT_NE(0, access("/sys/module/kdist", F_OK));
+	ASSERT_EQ(0, t_sh("insmod %s", module));
+	t_hosts_down(PFX, 2);
+}
+
+TEST(namespace_deleted_with_live_session)
+{
+	struct kdist_event ev;
+	int a, b;
+
+	pair_up(_metadata, &a, &b);
+	/* beta's process leaves its namespace and drops its file: the
+	 * namespace then dies with its host, its link and its socket. */
+	close(b);
+	ASSERT_EQ(0, t_enter_pid1());
+	ASSERT_EQ(0, t_sh("ip netns del " PFX "-1"));
+	/* alpha hears nb go (closed) first, then loses the connection. */
+	ASSERT_EQ(0, t_wait_event(a, KDIST_EV_NODEDOWN, "nb@beta", 10000, &ev));
+	EXPECT_EQ(KDIST_DOWN_CLOSED, ev.reason);
+	close(a);
+	t_hosts_down(PFX, 2);
+}
+
+TEST_HARNESS_MAIN
