@@ -243,9 +243,12 @@ static void auth_failed(struct hs *hs, struct sockaddr_storage *from, int err)
 	if (err == -ENOKEY)
 		pr_warn_ratelimited("no cluster secret set: cannot authenticate %s\n",
 				    hs->theirs.name);
-	else
+	else if (hs->dir == KD_HS_DIR_ACCEPTOR)
 		pr_warn_ratelimited("connection attempt from disallowed host %pISpc (%s): authentication failed\n",
 				    from, hs->theirs.name);
+	else
+		pr_warn_ratelimited("host %s at %pISpc failed authentication\n",
+				    hs->theirs.name, from);
 	kdist_netlink_notify_auth(hs->host, hs->theirs.name,
 				  hs->theirs.incarnation);
 	send_close(hs->sock, KD_CLOSE_AUTH);

@@ -980,6 +980,21 @@ out:
 	return 0;
 }
 
+/*
+ * A CLOSE: shutdown or admin end the session on purpose (-ESHUTDOWN), any
+ * other reason only the connection (-ECONNRESET).
+ */
+static int rx_close(const u8 *p, u32 plen)
+{
+	u16 reason;
+
+	if (kd_frame_decode_close(p, plen, plen, &reason) <= 0)
+		return -EPROTO;
+	if (reason == KD_CLOSE_SHUTDOWN || reason == KD_CLOSE_ADMIN)
+		return -ESHUTDOWN;
+	return -ECONNRESET;
+}
+
 static int rx_frame(struct kdist_link *link)
 {
 	const struct kd_frame_hdr *h = &link->rx_hdr;
@@ -1021,7 +1036,7 @@ static int rx_frame(struct kdist_link *link)
 	case KD_FRAME_T_ACK:
 		return 0;
 	case KD_FRAME_T_CLOSE:
-		return -ECONNRESET;
+		return rx_close(p, h->len);
 	default:
 		/* Handshake frames have no place in a session. */
 		return -EPROTO;
@@ -1092,7 +1107,9 @@ static void link_work(struct work_struct *work)
 	err = link_rx(link);
 	if (!err && link->sock)
 		err = link_tx(link);
-	if (err && err != -EAGAIN)
+	if (err == -ESHUTDOWN)
+		link_evt(link, KD_FSM_EVT_PEER_CLOSE);
+	else if (err && err != -EAGAIN)
 		link_sock_down(link, err);
 out:
 	mutex_unlock(&link->lock);
@@ -1130,6 +1147,30 @@ static bool sock_rx_pending(struct kdist_link *link)
 	       !skb_queue_empty_lockless(&link->sock->sk->sk_receive_queue);
 }
 
+/*
+ * The timer runs every @period_ms. When it runs much later than that, this
+ * host itself was not running (a loaded or paused machine) or the link was
+ * busy: that time is not the peer's silence, and it is credited back before
+ * the peer is blamed. Detection is slowed as much as the host is, never
+ * stopped: only the delay beyond twice the period is credited.
+ */
+static void credit_late(struct kdist_link *link, unsigned long now,
+			u32 period_ms)
+{
+	unsigned long due = link->timer_at + 2 * msecs_to_jiffies(period_ms);
+	unsigned long late;
+
+	lockdep_assert_held(&link->lock);
+	if (time_after(now, due)) {
+		late = now - due;
+		pr_debug("link %s: timer %u ms late\n", link->peer,
+			 jiffies_to_msecs(late));
+		link->last_rx += min(late, now - link->last_rx);
+		link->last_acked += min(late, now - link->last_acked);
+	}
+	link->timer_at = now;
+}
+
 static void start_dial(struct kdist_link *link)
 {
 	lockdep_assert_held(&link->lock);
@@ -1148,12 +1189,16 @@ static void link_timer(struct work_struct *work)
 {
 	struct kdist_link *link = container_of(to_delayed_work(work),
 					       struct kdist_link, timer);
-	unsigned long now = jiffies;
 	u32 tick = tick_ms(link);
+	u32 period = min_t(u32, tick / LINK_TICKS_PER_TIMEOUT,
+			   LINK_TIMER_MAX_MS);
+	unsigned long now;
 
 	mutex_lock(&link->lock);
+	now = jiffies;
 	if (link->dead)
 		goto out;
+	credit_late(link, now, period);
 	switch (link->fsm.state) {
 	case KD_FSM_ESTABLISHED:
 		/*
@@ -1195,8 +1240,7 @@ static void link_timer(struct work_struct *work)
 	}
 out:
 	if (!link->dead)
-		arm_timer(link, min_t(u32, tick / LINK_TICKS_PER_TIMEOUT,
-				      LINK_TIMER_MAX_MS));
+		arm_timer(link, period);
 	mutex_unlock(&link->lock);
 }
 
@@ -1288,6 +1332,8 @@ void kdist_link_install(struct kdist_link *link, struct socket *sock,
 			link_evt(link, KD_FSM_EVT_PEER_RESTARTED);
 		/* Nothing queued outside a session belongs to the new one. */
 		drop_queue(link, down_reason(link->fsm.reason));
+		/* The link-up event names the new incarnation. */
+		link->peer_inc = peer_inc;
 		link_evt(link, KD_FSM_EVT_HS_OK_NEW);
 		install_sock(link, sock, peer_inc);
 		link->sid = sid;
@@ -1684,6 +1730,7 @@ static struct kdist_link *link_alloc(struct kdist_host *host,
 	INIT_WORK(&link->dial_work, kdist_conn_dial);
 	INIT_DELAYED_WORK(&link->timer, link_timer);
 	link->retry_at = jiffies;
+	link->timer_at = jiffies;
 	return link;
 }
 
@@ -1723,10 +1770,37 @@ int kdist_link_add(struct kdist_host *host, const char *peer,
  * admin), its work items stop and the list's reference goes. The caller
  * has taken it off host->links.
  */
+/*
+ * Tells the peer, best effort and without waiting, that this end closes
+ * the session (@reason: KD_CLOSE_ADMIN or KD_CLOSE_SHUTDOWN), so its nodes
+ * hear at once instead of after a session timeout. A frame half-written
+ * cannot be followed by one: then the peer learns from the socket.
+ */
+static void send_close(struct kdist_link *link, u16 reason)
+{
+	struct kd_frame_hdr h = {
+		.version = KD_PROTO_VERSION_MAX,
+		.type = KD_FRAME_T_CLOSE,
+		.len = KD_FRAME_CLOSE_LEN,
+	};
+	u8 buf[KD_FRAME_HDR_LEN + KD_FRAME_CLOSE_LEN];
+
+	lockdep_assert_held(&link->lock);
+	if (!link->sock || link->fsm.state != KD_FSM_ESTABLISHED ||
+	    link->send_off || link->ctl_off)
+		return;
+	if (kd_frame_encode_hdr(buf, KD_FRAME_HDR_LEN, &h) < 0 ||
+	    kd_frame_encode_close(buf + KD_FRAME_HDR_LEN, KD_FRAME_CLOSE_LEN,
+				  reason) < 0)
+		return;
+	sock_send(link, buf, sizeof(buf), false);
+}
+
 static void link_stop(struct kdist_link *link, bool admin)
 {
 	mutex_lock(&link->lock);
 	link->dead = true;
+	send_close(link, admin ? KD_CLOSE_ADMIN : KD_CLOSE_SHUTDOWN);
 	if (admin)
 		link_evt(link, KD_FSM_EVT_ADMIN_DEL);
 	sock_close(link);

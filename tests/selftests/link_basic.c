@@ -11,7 +11,9 @@
 
 #define PFX	"kdlb"
 /* How long the link may take to come up, in ms. */
-#define UP_MS	15000
+#define UP_MS	30000
+/* Seconds a test may take: the link comes up slowly in an emulated VM. */
+#define T_LINK_TIMEOUT	120
 
 FIXTURE(pair) {
 	int a, b;
@@ -19,16 +21,25 @@ FIXTURE(pair) {
 	unsigned char *rbuf;
 };
 
-static void host(struct __test_metadata *_metadata, int i, const char *name,
-		 const char *peer)
+/*
+ * Configures host @i and binds node @node on it, then adds the peer. The
+ * node is bound before any link can come up: a node hears nodeup only for
+ * nodes that come up after it is bound.
+ */
+static int host(struct __test_metadata *_metadata, int i, const char *name,
+		const char *peer, const char *node, uint64_t *creation)
 {
 	char ip[32], pip[32];
+	int fd;
 
 	t_ip(i, ip, sizeof(ip));
 	t_ip(!i, pip, sizeof(pip));
-	ASSERT_EQ(0, t_enter(i ? PFX "-1" : PFX "-0"));
-	ASSERT_EQ(0, t_host_conf(name, ip, T_SECRET, 1000, 10000));
-	ASSERT_EQ(0, t_peer_add(peer, pip));
+	EXPECT_EQ(0, t_enter(i ? PFX "-1" : PFX "-0"));
+	EXPECT_EQ(0, t_host_conf(name, ip, T_SECRET, 1000, 10000));
+	fd = t_node(node, 0, creation);
+	EXPECT_LE(0, fd);
+	EXPECT_EQ(0, t_peer_add(peer, pip));
+	return fd;
 }
 
 FIXTURE_SETUP(pair)
@@ -36,11 +47,9 @@ FIXTURE_SETUP(pair)
 	struct kdist_event ev;
 
 	ASSERT_EQ(0, t_hosts_up(PFX, 2));
-	host(_metadata, 0, "alpha", "beta");
-	self->a = t_node("na", 0, &self->ca);
+	self->a = host(_metadata, 0, "alpha", "beta", "na", &self->ca);
 	ASSERT_LE(0, self->a);
-	host(_metadata, 1, "beta", "alpha");
-	self->b = t_node("nb", 0, &self->cb);
+	self->b = host(_metadata, 1, "beta", "alpha", "nb", &self->cb);
 	ASSERT_LE(0, self->b);
 	self->rbuf = malloc(KDIST_MSG_MAX + 4096);
 	ASSERT_NE(NULL, self->rbuf);
@@ -60,7 +69,7 @@ FIXTURE_TEARDOWN(pair)
 	t_hosts_down(PFX, 2);
 }
 
-TEST_F(pair, message_across)
+TEST_F_TIMEOUT(pair, message_across, T_LINK_TIMEOUT)
 {
 	struct t_rx m;
 	size_t off = 0;
@@ -81,7 +90,7 @@ TEST_F(pair, message_across)
 }
 
 /* Many messages of mixed sizes, some fragmented, arrive once, in order. */
-TEST_F(pair, sizes_in_order)
+TEST_F_TIMEOUT(pair, sizes_in_order, T_LINK_TIMEOUT)
 {
 	static const uint32_t sizes[] = { 0, 1, 64, 16383, 16384, 16385,
 					  100000, KDIST_MSG_MAX };
@@ -123,7 +132,7 @@ TEST_F(pair, sizes_in_order)
 	free(pay);
 }
 
-TEST_F(pair, ping_answered_by_kernel)
+TEST_F_TIMEOUT(pair, ping_answered_by_kernel, T_LINK_TIMEOUT)
 {
 	unsigned char wbuf[256];
 	struct t_rx m;
@@ -150,7 +159,7 @@ TEST_F(pair, ping_answered_by_kernel)
 	}
 }
 
-TEST_F(pair, close_reported_at_once)
+TEST_F_TIMEOUT(pair, close_reported_at_once, T_LINK_TIMEOUT)
 {
 	struct kdist_event ev;
 	uint64_t t0;
@@ -170,7 +179,7 @@ TEST_F(pair, close_reported_at_once)
 }
 
 /* Stale creation on the remote side is reported to the sender. */
-TEST_F(pair, stale_remote_creation)
+TEST_F_TIMEOUT(pair, stale_remote_creation, T_LINK_TIMEOUT)
 {
 	unsigned char wbuf[256];
 	struct kdist_event ev;

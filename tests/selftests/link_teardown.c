@@ -11,21 +11,36 @@
 #include "kselftest_harness.h"
 
 #define PFX	"kdtd"
-#define UP_MS	20000
+#define UP_MS	30000
 /* Messages queued towards the cut peer before unloading. */
 #define QUEUED	200
+/* Seconds a test may take in an emulated VM. */
+#define T_TD_TIMEOUT	120
 
-static void host(struct __test_metadata *_metadata, int i, const char *name,
-		 const char *peer)
+/*
+ * Configures host @i and binds node @node on it, then adds the peer: the
+ * node is bound before the link can come up, so it hears the peer's nodeup.
+ */
+static int host(struct __test_metadata *_metadata, int i, const char *name,
+		const char *peer, const char *node, uint64_t *creation)
 {
 	char ip[32], pip[32];
+	int fd;
 
 	t_ip(i, ip, sizeof(ip));
 	t_ip(!i, pip, sizeof(pip));
-	ASSERT_EQ(0, t_enter(i ? PFX "-1" : PFX "-0"));
-	ASSERT_EQ(0, t_host_conf(name, ip, T_SECRET, 1000, 30000));
-	ASSERT_EQ(0, t_peer_add(peer, pip));
+	EXPECT_EQ(0, t_enter(i ? PFX "-1" : PFX "-0"));
+	EXPECT_EQ(0, t_host_conf(name, ip, T_SECRET, 1000, 30000));
+	fd = t_node(node, 0, creation);
+	EXPECT_LE(0, fd);
+	EXPECT_EQ(0, t_peer_add(peer, pip));
+	return fd;
 }
+
+/* No state: the fixture is here for the longer timeout of TEST_F_TIMEOUT. */
+FIXTURE(td) {};
+FIXTURE_SETUP(td) {}
+FIXTURE_TEARDOWN(td) {}
 
 /* Brings up alpha and beta with a node each; returns once they see each other. */
 static void pair_up(struct __test_metadata *_metadata, int *a, int *b)
@@ -33,16 +48,14 @@ static void pair_up(struct __test_metadata *_metadata, int *a, int *b)
 	struct kdist_event ev;
 
 	ASSERT_EQ(0, t_hosts_up(PFX, 2));
-	host(_metadata, 0, "alpha", "beta");
-	*a = t_node("na", 0, NULL);
+	*a = host(_metadata, 0, "alpha", "beta", "na", NULL);
 	ASSERT_LE(0, *a);
-	host(_metadata, 1, "beta", "alpha");
-	*b = t_node("nb", 0, NULL);
+	*b = host(_metadata, 1, "beta", "alpha", "nb", NULL);
 	ASSERT_LE(0, *b);
 	ASSERT_EQ(0, t_wait_event(*a, KDIST_EV_NODEUP, "nb@beta", UP_MS, &ev));
 }
 
-TEST(rmmod_with_live_links_and_queued_frames)
+TEST_F_TIMEOUT(td, rmmod_with_live_links_and_queued_frames, T_TD_TIMEOUT)
 {
 	const char *module = getenv("KDIST_MODULE");
 	char payload[1000] = { 0 };
@@ -65,7 +78,7 @@ TEST(rmmod_with_live_links_and_queued_frames)
 	t_hosts_down(PFX, 2);
 }
 
-TEST(namespace_deleted_with_live_session)
+TEST_F_TIMEOUT(td, namespace_deleted_with_live_session, T_TD_TIMEOUT)
 {
 	struct kdist_event ev;
 	int a, b;
