@@ -112,6 +112,7 @@ struct kdist_link {
 	 */
 	u64 tcp_acked;			/* bytes of ours the peer's TCP acked */
 	unsigned long last_acked;	/* jiffies when tcp_acked last grew */
+	unsigned long timer_at;		/* jiffies of the last timer run */
 	unsigned long lost_at;		/* jiffies when it went unreachable */
 	unsigned long retry_at;		/* jiffies of the next dial */
 	u64 stats[__KDIST_LS_LAST];

@@ -123,13 +123,24 @@ static inline int t_hosts_up(const char *prefix, int n)
 
 static inline void t_hosts_down(const char *prefix, int n)
 {
-	int i;
+	int i, before, waited;
 
 	/* The bridge lives in the initial namespace: go back there. */
 	t_enter_pid1();
+	before = t_hosts();
 	for (i = 0; i < n; i++)
 		t_sh("ip netns del %s-%d 2>/dev/null", prefix, i);
 	t_sh("ip link del kdbr-%s 2>/dev/null", prefix);
+	/*
+	 * Namespaces are cleaned up later, by a workqueue: wait (up to 30 s)
+	 * until their hosts are gone, so that the next test starts with only
+	 * its own. Files still open in them would keep them: close first.
+	 */
+	for (waited = 0; before > 0 && waited < 30000; waited += 50) {
+		if (t_hosts() <= before - n)
+			break;
+		usleep(50000);
+	}
 }
 
 /*
