@@ -1766,11 +1766,6 @@ int kdist_link_add(struct kdist_host *host, const char *peer,
 }
 
 /*
- * Stops a link for good: its session ends (nodes down, disconnected by
- * admin), its work items stop and the list's reference goes. The caller
- * has taken it off host->links.
- */
-/*
  * Tells the peer, best effort and without waiting, that this end closes
  * the session (@reason: KD_CLOSE_ADMIN or KD_CLOSE_SHUTDOWN), so its nodes
  * hear at once instead of after a session timeout. A frame half-written
@@ -1796,6 +1791,11 @@ static void send_close(struct kdist_link *link, u16 reason)
 	sock_send(link, buf, sizeof(buf), false);
 }
 
+/*
+ * Stops a link for good: its session ends (nodes down, disconnected by
+ * admin), its work items stop and the list's reference goes. The caller
+ * has taken it off host->links.
+ */
 static void link_stop(struct kdist_link *link, bool admin)
 {
 	mutex_lock(&link->lock);
