@@ -282,6 +282,25 @@ static void announce_rnode(struct kdist_link *link, const char *name,
 }
 
 /* Tells every local node about every node of the peer, then forgets them. */
+/* Was node @creation of the current peer incarnation reported down? */
+static bool buried(struct kdist_link *link, u64 creation)
+{
+	lockdep_assert_held(&link->lock);
+	return link->buried_inc && link->buried_inc == link->peer_inc &&
+	       creation <= link->buried_upto;
+}
+
+/* Records that node @creation of the current peer incarnation is down. */
+static void bury(struct kdist_link *link, u64 creation)
+{
+	lockdep_assert_held(&link->lock);
+	if (link->buried_inc != link->peer_inc) {
+		link->buried_inc = link->peer_inc;
+		link->buried_upto = 0;
+	}
+	link->buried_upto = max(link->buried_upto, creation);
+}
+
 static void rnodes_down(struct kdist_link *link, u32 reason)
 {
 	struct kdist_rnode *rn, *tmp;
@@ -292,6 +311,7 @@ static void rnodes_down(struct kdist_link *link, u32 reason)
 	list_splice_init(&link->rnodes, &gone);
 	spin_unlock(&link->qlock);
 	list_for_each_entry_safe(rn, tmp, &gone, list) {
+		bury(link, rn->creation);
 		announce_rnode(link, rn->name, rn->creation,
 			       KDIST_EV_NODEDOWN, reason);
 		kfree(rn);
@@ -825,6 +845,11 @@ static int rx_start(struct kdist_link *link, const struct kd_frame_data *d)
 	struct kdist_node *dst;
 	int len;
 
+	/* From a node reported down: never delivered (G3). */
+	if (buried(link, d->src.creation)) {
+		link->stats[KDIST_LS_DROP_STALE]++;
+		return 0;
+	}
 	dst = kdist_node_lookup(link->host, d->dst.name);
 	if (!dst || (d->dst.creation && d->dst.creation != dst->creation)) {
 		link->stats[dst ? KDIST_LS_DROP_STALE : KDIST_LS_DROP_NO_NODE]++;
@@ -881,6 +906,9 @@ static int rx_node(struct kdist_link *link, u8 type, const u8 *p, u32 plen)
 
 	if (kd_frame_decode_node_evt(p, plen, plen, type, &e) <= 0)
 		return -EPROTO;
+	/* A node reported down stays down, whatever the peer says (G3). */
+	if (buried(link, e.node.creation))
+		return 0;
 	if (type == KD_FRAME_T_NODE_UP) {
 		rn = kzalloc(sizeof(*rn), GFP_KERNEL);
 		if (!rn)
@@ -943,6 +971,8 @@ static int rx_ping(struct kdist_link *link, const u8 *p, u32 plen)
 
 	if (kd_frame_decode_ping(p, plen, plen, KD_FRAME_T_PING, &pg) <= 0)
 		return -EPROTO;
+	if (buried(link, pg.src.creation))
+		return 0;
 	node = kdist_node_lookup(link->host, pg.dst.name);
 	pg.status = node ? KD_PING_ST_ALIVE : KD_PING_ST_NO_NODE;
 	pg.dst.creation = node ? node->creation : 0;

@@ -80,6 +80,14 @@ struct kdist_link {
 	struct kd_fsm fsm;
 	u64 peer_inc;			/* the session's peer, 0 = none */
 	u64 sid;			/* the session's id (conn.c) */
+	/*
+	 * Down is final (G3): every node of peer incarnation buried_inc with
+	 * a creation up to buried_upto was reported down, and is never
+	 * announced or heard from again. Creations only grow on a host, so
+	 * a watermark holds them all.
+	 */
+	u64 buried_inc;
+	u64 buried_upto;
 	struct socket *sock;		/* the connection, or NULL */
 	void (*saved_data_ready)(struct sock *sk);
 	void (*saved_write_space)(struct sock *sk);
