@@ -1249,8 +1249,8 @@ static void link_timer(struct work_struct *work)
 			link_evt(link, KD_FSM_EVT_TICK_TIMEOUT);
 			break;
 		}
-		if (time_after_eq(now, link->last_tx + msecs_to_jiffies(
-				  tick / LINK_TICKS_PER_TIMEOUT)))
+		if (time_after_eq(now, link->last_tx +
+				  msecs_to_jiffies(tick / LINK_TICKS_PER_TIMEOUT)))
 			ctl_prepare(link, KD_FRAME_T_TICK);
 		else if (kd_seq_rx_last(&link->rx) != link->rx.ack_sent)
 			ctl_prepare(link, KD_FRAME_T_ACK);
