@@ -241,6 +241,38 @@ static inline int t_mesh_peers(const char *prefix, int i, int n,
 	return err;
 }
 
+/*
+ * t_pair_host: in namespace PREFIX-i (i is 0 or 1) configures the host as
+ * @name, binds node @node, then adds the other host as peer @peer. The
+ * node is bound before the link can come up: a node hears nodeup only for
+ * nodes that come up after it is bound. Returns the node's fd or -errno.
+ */
+static inline int t_pair_host(const char *prefix, int i, const char *name,
+			      const char *peer, const char *node,
+			      uint32_t session_ms, uint64_t *creation)
+{
+	char ns[64], ip[32], pip[32];
+	int fd, err;
+
+	snprintf(ns, sizeof(ns), "%s-%d", prefix, i);
+	t_ip(i, ip, sizeof(ip));
+	t_ip(!i, pip, sizeof(pip));
+	err = t_enter(ns);
+	if (!err)
+		err = t_host_conf(name, ip, T_SECRET, 1000, session_ms);
+	if (err)
+		return err;
+	fd = t_node(node, 0, creation);
+	if (fd < 0)
+		return fd;
+	err = t_peer_add(peer, pip);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 static inline uint64_t t_now_ms(void)
 {
 	struct timespec ts;

@@ -21,35 +21,14 @@ FIXTURE(pair) {
 	unsigned char *rbuf;
 };
 
-/*
- * Configures host @i and binds node @node on it, then adds the peer. The
- * node is bound before any link can come up: a node hears nodeup only for
- * nodes that come up after it is bound.
- */
-static int host(struct __test_metadata *_metadata, int i, const char *name,
-		const char *peer, const char *node, uint64_t *creation)
-{
-	char ip[32], pip[32];
-	int fd;
-
-	t_ip(i, ip, sizeof(ip));
-	t_ip(!i, pip, sizeof(pip));
-	EXPECT_EQ(0, t_enter(i ? PFX "-1" : PFX "-0"));
-	EXPECT_EQ(0, t_host_conf(name, ip, T_SECRET, 1000, 10000));
-	fd = t_node(node, 0, creation);
-	EXPECT_LE(0, fd);
-	EXPECT_EQ(0, t_peer_add(peer, pip));
-	return fd;
-}
-
 FIXTURE_SETUP(pair)
 {
 	struct kdist_event ev;
 
 	ASSERT_EQ(0, t_hosts_up(PFX, 2));
-	self->a = host(_metadata, 0, "alpha", "beta", "na", &self->ca);
+	self->a = t_pair_host(PFX, 0, "alpha", "beta", "na", 10000, &self->ca);
 	ASSERT_LE(0, self->a);
-	self->b = host(_metadata, 1, "beta", "alpha", "nb", &self->cb);
+	self->b = t_pair_host(PFX, 1, "beta", "alpha", "nb", 10000, &self->cb);
 	ASSERT_LE(0, self->b);
 	self->rbuf = malloc(KDIST_MSG_MAX + 4096);
 	ASSERT_NE(NULL, self->rbuf);

@@ -17,26 +17,6 @@
 /* Seconds a test may take in an emulated VM. */
 #define T_TD_TIMEOUT	120
 
-/*
- * Configures host @i and binds node @node on it, then adds the peer: the
- * node is bound before the link can come up, so it hears the peer's nodeup.
- */
-static int host(struct __test_metadata *_metadata, int i, const char *name,
-		const char *peer, const char *node, uint64_t *creation)
-{
-	char ip[32], pip[32];
-	int fd;
-
-	t_ip(i, ip, sizeof(ip));
-	t_ip(!i, pip, sizeof(pip));
-	EXPECT_EQ(0, t_enter(i ? PFX "-1" : PFX "-0"));
-	EXPECT_EQ(0, t_host_conf(name, ip, T_SECRET, 1000, 30000));
-	fd = t_node(node, 0, creation);
-	EXPECT_LE(0, fd);
-	EXPECT_EQ(0, t_peer_add(peer, pip));
-	return fd;
-}
-
 /* No state: the fixture is here for the longer timeout of TEST_F_TIMEOUT. */
 FIXTURE(td) {};
 FIXTURE_SETUP(td) {}
@@ -48,9 +28,9 @@ static void pair_up(struct __test_metadata *_metadata, int *a, int *b)
 	struct kdist_event ev;
 
 	ASSERT_EQ(0, t_hosts_up(PFX, 2));
-	*a = host(_metadata, 0, "alpha", "beta", "na", NULL);
+	*a = t_pair_host(PFX, 0, "alpha", "beta", "na", 30000, NULL);
 	ASSERT_LE(0, *a);
-	*b = host(_metadata, 1, "beta", "alpha", "nb", NULL);
+	*b = t_pair_host(PFX, 1, "beta", "alpha", "nb", 30000, NULL);
 	ASSERT_LE(0, *b);
 	ASSERT_EQ(0, t_wait_event(*a, KDIST_EV_NODEUP, "nb@beta", UP_MS, &ev));
 }
