@@ -273,6 +273,37 @@ static inline int t_pair_host(const char *prefix, int i, const char *name,
 	return fd;
 }
 
+/*
+ * t_pair_up: two hosts PREFIX-0 and PREFIX-1 named names[0] and names[1],
+ * with node "na" on the first and "nb" on the second (non-blocking), bound
+ * before the hosts become peers, so each hears the other's nodeup.
+ * Returns 0 with both fds and creations, or -errno.
+ */
+static inline int t_pair_up(const char *prefix, const char *const *names,
+			    uint32_t tick_ms, uint32_t session_ms, int *a,
+			    uint64_t *ca, int *b, uint64_t *cb)
+{
+	int err = t_hosts_up(prefix, 2) ? -EIO : 0;
+
+	if (!err)
+		err = t_mesh_host(prefix, 0, names, tick_ms, session_ms);
+	if (!err) {
+		*a = t_node("na", O_NONBLOCK, ca);
+		err = *a < 0 ? *a : 0;
+	}
+	if (!err)
+		err = t_mesh_host(prefix, 1, names, tick_ms, session_ms);
+	if (!err) {
+		*b = t_node("nb", O_NONBLOCK, cb);
+		err = *b < 0 ? *b : 0;
+	}
+	if (!err)
+		err = t_mesh_peers(prefix, 0, 2, names);
+	if (!err)
+		err = t_mesh_peers(prefix, 1, 2, names);
+	return err;
+}
+
 static inline uint64_t t_now_ms(void)
 {
 	struct timespec ts;

@@ -46,15 +46,8 @@ FIXTURE_SETUP(rs)
 	struct kdist_event ev;
 
 	self->a = self->b = -1;
-	ASSERT_EQ(0, t_hosts_up(PFX, 2));
-	ASSERT_EQ(0, t_mesh_host(PFX, 0, names, TICK_MS, SESSION_MS));
-	self->a = t_node("na", O_NONBLOCK, &self->ca);
-	ASSERT_LE(0, self->a);
-	ASSERT_EQ(0, t_mesh_host(PFX, 1, names, TICK_MS, SESSION_MS));
-	self->b = t_node("nb", O_NONBLOCK, &self->cb);
-	ASSERT_LE(0, self->b);
-	ASSERT_EQ(0, t_mesh_peers(PFX, 0, 2, names));
-	ASSERT_EQ(0, t_mesh_peers(PFX, 1, 2, names));
+	ASSERT_EQ(0, t_pair_up(PFX, names, TICK_MS, SESSION_MS, &self->a,
+			       &self->ca, &self->b, &self->cb));
 	ASSERT_EQ(0, t_wait_event(self->a, KDIST_EV_NODEUP, "nb@beta", UP_MS,
 				  &ev));
 	ASSERT_EQ(self->cb, ev.creation);
