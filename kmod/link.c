@@ -46,12 +46,14 @@
 #include "socket.h"
 
 /*
- * Frames the event loop reads, and writes, per run before it yields: a run
- * that only wrote for long would leave the peer's frames unread, and the
- * timer must not take that for silence.
+ * What the event loop reads (rounds of the parser) and writes (bytes) per
+ * run before it yields: a run that only wrote for long would leave the
+ * peer's frames unread, and the timer must not take that for silence.
  */
 #define LINK_RX_BUDGET		64
-#define LINK_TX_BUDGET		64
+#define LINK_TX_BUDGET		(256U << 10)	/* bytes */
+/* Frames one sendmsg takes at most. */
+#define LINK_TX_IOV		16
 /* Longest pause between two runs of the link timer, in ms. */
 #define LINK_TIMER_MAX_MS	100
 /* A tick is sent when nothing was sent for tick_ms / this. */
@@ -61,11 +63,29 @@
 
 static struct workqueue_struct *kdist_wq;
 
+/*
+ * What the parser leaves to the event loop, which may sleep. While one is
+ * set the parser does not run; the event loop owns the receive state.
+ */
+enum rx_slow {
+	RX_SLOW_NONE,
+	RX_SLOW_FRAME,		/* a NODE, PING, PONG or CLOSE frame in rx_small */
+	RX_SLOW_ALLOC,		/* a message to allocate: large, or no memory */
+	RX_SLOW_DELIVER,	/* a whole message whose node has no room yet */
+};
+
+/* Messages up to this size are allocated by the parser, without sleeping. */
+#define LINK_RX_ATOMIC_MAX	4096
+/* Queued bytes above which an ack heard in softirq wakes the event loop. */
+#define LINK_ACK_KICK_BYTES	(1U << 20)
+
+static int apply_acks(struct kdist_link *link);
+static void link_sk_data_ready(struct sock *sk);
+
 static void link_free_rcu(struct rcu_head *rcu)
 {
 	struct kdist_link *link = container_of(rcu, struct kdist_link, rcu);
 
-	kvfree(link->rx_buf);
 	kfree(link);
 }
 
@@ -181,7 +201,10 @@ static bool frame_is_msg(const struct kdist_frame *f, bool head)
 	       (head || frame_starts_msg(f));
 }
 
-/* Queues frames for the event loop. Caller holds nothing. */
+/*
+ * Appends frames to the pending list. Caller holds nothing; it sends them
+ * with kdist_link_flush() or kdist_link_kick().
+ */
 static void queue_frames(struct kdist_link *link, struct list_head *frames,
 			 u64 bytes)
 {
@@ -189,7 +212,6 @@ static void queue_frames(struct kdist_link *link, struct list_head *frames,
 	list_splice_tail_init(frames, &link->pending);
 	link->pending_bytes += bytes;
 	spin_unlock(&link->qlock);
-	kdist_link_kick(link);
 }
 
 /* Queues a frame of the link's own (event, pong): not refused for room. */
@@ -200,6 +222,7 @@ static void queue_frame(struct kdist_link *link, struct kdist_frame *f)
 	list_add_tail(&f->list, &one);
 	atomic64_add(f->len, &link->queued);
 	queue_frames(link, &one, f->len);
+	kdist_link_kick(link);
 }
 
 static struct kdist_frame *node_evt_frame(u8 type, const char *name,
@@ -285,7 +308,8 @@ static void announce_rnode(struct kdist_link *link, const char *name,
 /* Was node @creation of the current peer incarnation reported down? */
 static bool buried(struct kdist_link *link, u64 creation)
 {
-	lockdep_assert_held(&link->lock);
+	lockdep_assert(lockdep_is_held(&link->lock) ||
+		       lockdep_is_held(&link->rx_lock));
 	return link->buried_inc && link->buried_inc == link->peer_inc &&
 	       creation <= link->buried_upto;
 }
@@ -294,11 +318,13 @@ static bool buried(struct kdist_link *link, u64 creation)
 static void bury(struct kdist_link *link, u64 creation)
 {
 	lockdep_assert_held(&link->lock);
+	spin_lock_bh(&link->rx_lock);
 	if (link->buried_inc != link->peer_inc) {
 		link->buried_inc = link->peer_inc;
 		link->buried_upto = 0;
 	}
 	link->buried_upto = max(link->buried_upto, creation);
+	spin_unlock_bh(&link->rx_lock);
 }
 
 static void rnodes_down(struct kdist_link *link, u32 reason)
@@ -372,6 +398,55 @@ static u32 down_reason(int fsm_reason)
 
 /* ---- Socket callbacks ---- */
 
+/* The parser stops until rx_set_live(): the event loop owns its state. */
+static void rx_stop(struct kdist_link *link)
+{
+	lockdep_assert_held(&link->lock);
+	spin_lock_bh(&link->rx_lock);
+	link->rx_live = false;
+	spin_unlock_bh(&link->rx_lock);
+}
+
+/* The receive state changes hands: ESTABLISHED on link->sock, or not. */
+static void rx_set_live(struct kdist_link *link)
+{
+	lockdep_assert_held(&link->lock);
+	spin_lock_bh(&link->rx_lock);
+	link->rx_live = link->sock && link->fsm.state == KD_FSM_ESTABLISHED;
+	spin_unlock_bh(&link->rx_lock);
+}
+
+/* The peer's last ack as the sender should stamp it, and mark it sent. */
+static u64 rx_ack_take(struct kdist_link *link)
+{
+	u64 ack;
+
+	spin_lock_bh(&link->rx_lock);
+	ack = kd_seq_rx_last(&link->rx);
+	spin_unlock_bh(&link->rx_lock);
+	return ack;
+}
+
+static void rx_ack_sent(struct kdist_link *link, u64 ack)
+{
+	spin_lock_bh(&link->rx_lock);
+	kd_seq_rx_ack_sent(&link->rx, ack);
+	spin_unlock_bh(&link->rx_lock);
+}
+
+/* Is an explicit ACK due: KD_SEQ_ACK_BATCH frames, or any (@any)? */
+static bool rx_ack_due(struct kdist_link *link, bool any)
+{
+	bool due;
+
+	spin_lock_bh(&link->rx_lock);
+	due = any ? kd_seq_rx_last(&link->rx) != link->rx.ack_sent :
+		    kd_seq_rx_ack_due(&link->rx);
+	spin_unlock_bh(&link->rx_lock);
+	return due;
+}
+
+/* Write space and state changes: the event loop looks. */
 static void link_sk_ready(struct sock *sk)
 {
 	struct kdist_link *link;
@@ -406,10 +481,50 @@ static void sock_attach(struct kdist_link *link, struct socket *sock)
 	link->saved_write_space = sk->sk_write_space;
 	link->saved_state_change = sk->sk_state_change;
 	sk->sk_user_data = link;
-	sk->sk_data_ready = link_sk_ready;
+	sk->sk_data_ready = link_sk_data_ready;
 	sk->sk_write_space = link_sk_write_space;
 	sk->sk_state_change = link_sk_state_change;
 	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+/*
+ * The connection ends: a frame half-read, or read but not yet handled,
+ * was not taken. Its sequence number is given back, so the peer sends it
+ * again whole after the reconnect. A whole message that waits for room
+ * at its node stays.
+ */
+static void rx_abort(struct kdist_link *link)
+{
+	const struct kd_frame_hdr *h = &link->rx_hdr;
+	bool undo;
+
+	lockdep_assert_held(&link->lock);
+	undo = link->rx_slow == RX_SLOW_FRAME ||
+	       (link->rx_off >= KD_FRAME_HDR_LEN && link->rx_accept);
+	if (undo && kd_frame_type_sequenced(h->type)) {
+		spin_lock_bh(&link->rx_lock);
+		link->rx.rcv_next--;
+		spin_unlock_bh(&link->rx_lock);
+		/* The fragment's bytes will come again. */
+		if (h->type == KD_FRAME_T_DATA && link->rx_off &&
+		    link->rx_dhlen) {
+			if (link->rx_d.offset == 0) {
+				if (link->rx_msg)
+					kvfree(link->rx_msg);
+				link->rx_msg = NULL;
+				if (link->rx_dst)
+					kdist_node_put(link->rx_dst);
+				link->rx_dst = NULL;
+			} else if (link->rx_msg) {
+				link->rx_msg_off = link->rx_d.offset;
+			}
+		}
+	}
+	link->rx_off = 0;
+	link->rx_dhlen = 0;
+	link->rx_err = 0;
+	if (link->rx_slow != RX_SLOW_DELIVER)
+		link->rx_slow = RX_SLOW_NONE;
 }
 
 /* Detaches and frees the link's socket; the callbacks no longer see it. */
@@ -421,6 +536,7 @@ static void sock_close(struct kdist_link *link)
 	lockdep_assert_held(&link->lock);
 	if (!sock)
 		return;
+	rx_stop(link);
 	sk = sock->sk;
 	write_lock_bh(&sk->sk_callback_lock);
 	sk->sk_user_data = NULL;
@@ -435,7 +551,10 @@ static void sock_close(struct kdist_link *link)
 	link->send_off = 0;
 	link->ctl_len = 0;
 	link->ctl_off = 0;
-	link->rx_off = 0;
+	/* The acks heard are of this session: the next connection's too. */
+	if (apply_acks(link))
+		link->rx_peer_ack = 0;
+	rx_abort(link);
 }
 
 /* ---- Actions of the state machine ---- */
@@ -539,8 +658,14 @@ static void rx_msg_drop(struct kdist_link *link)
 
 static void reset_seq(struct kdist_link *link)
 {
+	lockdep_assert_held(&link->lock);
 	kd_seq_tx_reset(&link->tx);
+	spin_lock_bh(&link->rx_lock);
+	WARN_ON_ONCE(link->rx_live);
 	kd_seq_rx_init(&link->rx);
+	link->rx_peer_ack = 0;
+	link->rx_slow = RX_SLOW_NONE;
+	spin_unlock_bh(&link->rx_lock);
 	rx_msg_drop(link);
 	link->session_gen++;
 }
@@ -569,6 +694,7 @@ static void announce_local_nodes(struct kdist_link *link)
 	kvfree(refs);
 	atomic64_add(bytes, &link->queued);
 	queue_frames(link, &frames, bytes);
+	kdist_link_kick(link);
 }
 
 static void notify(struct kdist_link *link, u32 event, int fsm_reason)
@@ -617,6 +743,7 @@ static void link_evt(struct kdist_link *link, int evt)
 	int act, old = link->fsm.state;
 
 	lockdep_assert_held(&link->lock);
+	rx_stop(link);
 	act = kd_fsm_evt(&link->fsm, evt);
 	WRITE_ONCE(link->in_session, link->fsm.state & KD_FSM_SESSION);
 	/*
@@ -633,9 +760,10 @@ static void link_evt(struct kdist_link *link, int evt)
 		pr_warn_ratelimited("link %s: event %s illegal in state %s\n",
 				    link->peer, kd_fsm_evt_name(evt),
 				    kd_fsm_state_name(link->fsm.state));
-		return;
+	} else {
+		apply(link, act);
 	}
-	apply(link, act);
+	rx_set_live(link);
 }
 
 /* The connection failed: unreachable (or idle), and reconnect later. */
@@ -650,15 +778,14 @@ static void link_sock_down(struct kdist_link *link, int err)
 
 /* ---- Sending ---- */
 
-/* Writes up to @len bytes without blocking: bytes sent or -errno. */
-static int sock_send(struct kdist_link *link, const u8 *buf, u32 len,
-		     bool more)
+/* Writes up to @len bytes of @iov without blocking: bytes sent or -errno. */
+static int sock_sendv(struct kdist_link *link, struct kvec *iov, int n,
+		      u32 len, bool more)
 {
-	struct kvec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr msg = {
 		.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL | (more ? MSG_MORE : 0),
 	};
-	int ret = kernel_sendmsg(link->sock, &msg, &iov, 1, len);
+	int ret = kernel_sendmsg(link->sock, &msg, iov, n, len);
 
 	if (ret > 0) {
 		link->stats[KDIST_LS_TX_BYTES] += ret;
@@ -667,21 +794,29 @@ static int sock_send(struct kdist_link *link, const u8 *buf, u32 len,
 	return ret;
 }
 
+static int sock_send(struct kdist_link *link, const u8 *buf, u32 len,
+		     bool more)
+{
+	struct kvec iov = { .iov_base = (void *)buf, .iov_len = len };
+
+	return sock_sendv(link, &iov, 1, len, more);
+}
+
 /* Prepares a TICK or ACK (unsequenced, carrying the current ack). */
 static void ctl_prepare(struct kdist_link *link, u8 type)
 {
 	struct kd_frame_hdr h = {
 		.version = KD_PROTO_VERSION_MAX,
 		.type = type,
-		.ack = kd_seq_rx_last(&link->rx),
 	};
 
 	if (link->ctl_len)
 		return;
+	h.ack = rx_ack_take(link);
 	kd_frame_encode_hdr(link->ctl, sizeof(link->ctl), &h);
 	link->ctl_len = KD_FRAME_HDR_LEN;
 	link->ctl_off = 0;
-	kd_seq_rx_ack_sent(&link->rx, h.ack);
+	rx_ack_sent(link, h.ack);
 	if (type == KD_FRAME_T_TICK)
 		link->stats[KDIST_LS_TICKS_TX]++;
 }
@@ -729,47 +864,82 @@ static void take_pending(struct kdist_link *link)
 	}
 }
 
-static void next_frame(struct kdist_link *link)
+static struct kdist_frame *frame_after(struct kdist_link *link,
+				       struct kdist_frame *f)
 {
-	struct kdist_frame *f = link->next_send;
-
-	link->send_off = 0;
-	if (list_is_last(&f->list, &link->txq))
-		link->next_send = NULL;
-	else
-		link->next_send = list_next_entry(f, list);
+	return list_is_last(&f->list, &link->txq) ? NULL :
+	       list_next_entry(f, list);
 }
 
-/* Writes queued frames until TCP pushes back: 0, -EAGAIN or an error. */
+static void next_frame(struct kdist_link *link)
+{
+	link->send_off = 0;
+	link->next_send = frame_after(link, link->next_send);
+}
+
+/* @n bytes went out from next_send on. */
+static void tx_advance(struct kdist_link *link, u32 n)
+{
+	u32 left;
+
+	while (n) {
+		left = link->next_send->len - link->send_off;
+		if (n < left) {
+			link->send_off += n;
+			return;
+		}
+		n -= left;
+		next_frame(link);
+	}
+}
+
+/*
+ * Writes queued frames, up to LINK_TX_IOV of them per sendmsg, until TCP
+ * pushes back or the budget is spent: 0, -EAGAIN or an error. Each frame
+ * carries the latest ack when its first byte goes out.
+ */
 static int link_tx(struct kdist_link *link)
 {
-	int budget = LINK_TX_BUDGET, ret;
+	u32 budget = LINK_TX_BUDGET, bytes, off;
+	struct kvec iov[LINK_TX_IOV];
 	struct kdist_frame *f;
+	int ret, n;
 	u64 ack;
 
-	while ((f = link->next_send)) {
-		if (!link->send_off) {
-			if (!budget--) {
-				kdist_link_kick(link);	/* reads go first */
-				break;
-			}
-			ret = ctl_flush(link);
-			if (ret)
-				return ret;
-			ack = kd_seq_rx_last(&link->rx);
-			kd_put_be64(f->buf + 16, ack);
-			kd_seq_rx_ack_sent(&link->rx, ack);
+	lockdep_assert_held(&link->lock);
+	ret = ctl_flush(link);
+	if (ret)
+		return ret;
+	while (link->next_send) {
+		if (!budget) {
+			kdist_link_kick(link);	/* the rest in the next run */
+			break;
 		}
-		ret = sock_send(link, f->buf + link->send_off,
-				f->len - link->send_off,
-				!list_is_last(&f->list, &link->txq));
+		ack = rx_ack_take(link);
+		off = link->send_off;
+		bytes = 0;
+		n = 0;
+		for (f = link->next_send; f && n < LINK_TX_IOV && bytes < budget;
+		     f = frame_after(link, f)) {
+			if (!off)
+				kd_put_be64(f->buf + 16, ack);
+			iov[n].iov_base = f->buf + off;
+			iov[n].iov_len = f->len - off;
+			bytes += f->len - off;
+			off = 0;
+			n++;
+		}
+		ret = sock_sendv(link, iov, n, bytes, f);
 		if (ret < 0)
 			return ret;
-		link->send_off += ret;
-		if (link->send_off == f->len)
-			next_frame(link);
+		if (ret == bytes)
+			rx_ack_sent(link, ack);
+		tx_advance(link, ret);
+		budget -= min_t(u32, budget, ret);
+		if (ret < bytes)
+			return -EAGAIN;
 	}
-	if (kd_seq_rx_ack_due(&link->rx))
+	if (rx_ack_due(link, false))
 		ctl_prepare(link, KD_FRAME_T_ACK);
 	return ctl_flush(link);
 }
@@ -799,16 +969,9 @@ static void free_acked(struct kdist_link *link)
 
 /* ---- Receiving ---- */
 
-/* Reads into @buf without blocking: bytes read, 0 at EOF, or -errno. */
-static int sock_recv(struct kdist_link *link, u8 *buf, u32 len)
+static u32 rx_msg_total(const struct kdist_msg *msg)
 {
-	struct kvec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
-	int ret = kernel_recvmsg(link->sock, &msg, &iov, 1, len, MSG_DONTWAIT);
-
-	if (ret > 0)
-		link->stats[KDIST_LS_RX_BYTES] += ret;
-	return ret;
+	return ((const struct kdist_rx *)msg->data)->len;
 }
 
 /* Hands a finished message to its node; -EAGAIN leaves it stalled. */
@@ -819,7 +982,7 @@ static int deliver(struct kdist_link *link)
 	if (err == -EAGAIN) {
 		if (!link->rx_stalled)
 			atomic_inc(&link->host->stalled_links);
-		link->rx_stalled = true;
+		WRITE_ONCE(link->rx_stalled, true);
 		return err;
 	}
 	if (err) {
@@ -832,19 +995,117 @@ static int deliver(struct kdist_link *link)
 	link->rx_msg = NULL;
 	if (link->rx_stalled)
 		atomic_dec(&link->host->stalled_links);
-	link->rx_stalled = false;
+	WRITE_ONCE(link->rx_stalled, false);
 	kdist_node_put(link->rx_dst);
 	link->rx_dst = NULL;
 	return 0;
 }
 
-/* The first fragment of a message: find its node, make room for it. */
-static int rx_start(struct kdist_link *link, const struct kd_frame_data *d)
+/*
+ * A frame ended. Returns the rx_slow work it leaves, or -errno. Called
+ * with rx_lock held, or by the event loop owning the receive state.
+ */
+static int rx_end(struct kdist_link *link)
 {
+	const struct kd_frame_hdr *h = &link->rx_hdr;
+
+	link->rx_off = 0;
+	link->rx_dhlen = 0;
+	if (!link->rx_accept)
+		return RX_SLOW_NONE;
+	switch (h->type) {
+	case KD_FRAME_T_DATA:
+		/* A full queue leaves the message stalled; the loop waits. */
+		if (link->rx_msg && link->rx_msg_off == rx_msg_total(link->rx_msg) &&
+		    deliver(link) == -EAGAIN)
+			return RX_SLOW_DELIVER;
+		return RX_SLOW_NONE;
+	case KD_FRAME_T_TICK:
+		link->stats[KDIST_LS_TICKS_RX]++;
+		return RX_SLOW_NONE;
+	case KD_FRAME_T_ACK:
+		return RX_SLOW_NONE;
+	default:
+		return RX_SLOW_FRAME;
+	}
+}
+
+/*
+ * A frame header arrived: check it, note its ack (applied by the event
+ * loop, which owns the send queue) and its sequence number.
+ */
+static int rx_header(struct kdist_link *link)
+{
+	struct kd_frame_hdr *h = &link->rx_hdr;
+
+	if (kd_frame_decode_hdr(link->rx_hdr_buf, KD_FRAME_HDR_LEN, h) <= 0)
+		return -EPROTO;
+	switch (h->type) {
+	case KD_FRAME_T_DATA:
+		break;
+	case KD_FRAME_T_NODE_UP:
+	case KD_FRAME_T_NODE_DOWN:
+	case KD_FRAME_T_PING:
+	case KD_FRAME_T_PONG:
+	case KD_FRAME_T_TICK:
+	case KD_FRAME_T_ACK:
+	case KD_FRAME_T_CLOSE:
+		if (h->len > sizeof(link->rx_small))
+			return -EPROTO;
+		break;
+	default:
+		/* Handshake frames have no place in a session. */
+		return -EPROTO;
+	}
+	WRITE_ONCE(link->last_rx, jiffies);
+	if (h->ack > link->rx_peer_ack)
+		link->rx_peer_ack = h->ack;
+	link->rx_accept = true;
+	if (!kd_frame_type_sequenced(h->type))
+		return 0;
+	switch (kd_seq_rx_check(&link->rx, h->seq)) {
+	case KD_SEQ_ACCEPT:
+		return 0;
+	case KD_SEQ_DUP:
+		link->stats[KDIST_LS_DUPS]++;
+		link->rx_accept = false;
+		return 0;
+	default:
+		return -EPROTO;
+	}
+}
+
+/* Copies fragment bytes into the message being reassembled, if any. */
+static void rx_frag(struct kdist_link *link, const struct sk_buff *skb,
+		    const u8 *buf, u32 off, u32 n)
+{
+	u8 *to;
+
+	if (!link->rx_msg || !n)
+		return;
+	to = (u8 *)kdist_msg_payload(link->rx_msg) + link->rx_msg_off;
+	if (skb)
+		WARN_ON_ONCE(skb_copy_bits(skb, off, to, n));
+	else
+		memcpy(to, buf + off, n);
+	link->rx_msg_off += n;
+}
+
+/*
+ * The first fragment of a message: find its node and allocate the
+ * message, here only when small. Returns 0 (rx_msg set, or NULL when the
+ * message is dropped), RX_SLOW_ALLOC or -errno.
+ */
+static int rx_start(struct kdist_link *link)
+{
+	const struct kd_frame_data *d = &link->rx_d;
 	char src[KDIST_ADDR_MAX];
 	struct kdist_node *dst;
 	int len;
 
+	if (link->rx_msg || link->rx_dst)
+		return -EPROTO;
+	link->rx_msg_off = 0;
 	/* From a node reported down: never delivered (G3). */
 	if (buried(link, d->src.creation)) {
 		link->stats[KDIST_LS_DROP_STALE]++;
@@ -857,46 +1118,181 @@ static int rx_start(struct kdist_link *link, const struct kd_frame_data *d)
 			kdist_node_put(dst);
 		return 0;
 	}
+	link->rx_dst = dst;
+	if (d->total > LINK_RX_ATOMIC_MAX)
+		return RX_SLOW_ALLOC;
 	peer_addr(link, d->src.name, src, &len);
 	link->rx_msg = kdist_msg_alloc(KDIST_RX_MSG, src, len, d->src.creation,
-				       0, d->total,
-				       GFP_KERNEL | __GFP_RETRY_MAYFAIL);
-	if (!link->rx_msg) {
-		kdist_node_put(dst);
-		return -ENOMEM;
+				       0, d->total, GFP_ATOMIC | __GFP_NOWARN);
+	return link->rx_msg ? 0 : RX_SLOW_ALLOC;
+}
+
+/*
+ * More of a DATA sub-header is in rx_small (@got bytes of the payload).
+ * Once it parses, the message starts or continues. Returns 0, an rx_slow
+ * value or -errno.
+ */
+static int rx_data_hdr(struct kdist_link *link, u32 got)
+{
+	const struct kd_frame_hdr *h = &link->rx_hdr;
+	struct kd_frame_data *d = &link->rx_d;
+	int n, ret;
+
+	n = kd_frame_decode_data(link->rx_small, got, h->len, d);
+	if (n < 0)
+		return -EPROTO;
+	if (n == 0)	/* a sub-header never exceeds rx_small */
+		return got < sizeof(link->rx_small) ? 0 : -EPROTO;
+	link->rx_dhlen = n;
+	if (d->offset == 0) {
+		ret = rx_start(link);
+		if (ret)
+			return ret;
 	}
-	link->rx_dst = dst;
-	link->rx_msg_off = 0;
+	if (link->rx_msg && (d->offset != link->rx_msg_off ||
+			     d->total != rx_msg_total(link->rx_msg)))
+		return -EPROTO;
+	/* Fragment bytes that came with the sub-header. */
+	rx_frag(link, NULL, link->rx_small, n, got - n);
 	return 0;
 }
 
-static int rx_data(struct kdist_link *link, const u8 *p, u32 plen)
+/*
+ * Parses up to @len bytes at @off in @skb. Returns the bytes taken (at
+ * least one) or -errno; may leave work in link->rx_slow.
+ */
+static int rx_bytes(struct kdist_link *link, const struct sk_buff *skb,
+		    u32 off, u32 len)
 {
-	struct kd_frame_data d;
-	int hlen, err;
+	const struct kd_frame_hdr *h = &link->rx_hdr;
+	u32 got, n, cap;
+	int ret = 0;
 
-	hlen = kd_frame_decode_data(p, plen, plen, &d);
-	if (hlen <= 0)
-		return -EPROTO;
-	if (d.offset == 0) {
-		if (link->rx_msg)
+	if (link->rx_off < KD_FRAME_HDR_LEN) {
+		n = min_t(u32, len, KD_FRAME_HDR_LEN - link->rx_off);
+		if (skb_copy_bits(skb, off, link->rx_hdr_buf + link->rx_off, n))
 			return -EPROTO;
-		err = rx_start(link, &d);
-		if (err)
-			return err;
+		link->rx_off += n;
+		if (link->rx_off < KD_FRAME_HDR_LEN)
+			return n;
+		ret = rx_header(link);
+		if (!ret && !h->len)
+			ret = rx_end(link);
+		goto out;
 	}
-	if (!link->rx_msg)	/* dropping a message for a missing node */
+	got = link->rx_off - KD_FRAME_HDR_LEN;
+	n = min_t(u32, len, h->len - got);
+	if (!link->rx_accept) {
+		/* a duplicate: skipped */
+	} else if (h->type != KD_FRAME_T_DATA || !link->rx_dhlen) {
+		/* A short frame's payload, or a DATA sub-header. */
+		cap = min_t(u32, h->len, sizeof(link->rx_small));
+		n = min_t(u32, n, cap - got);
+		if (skb_copy_bits(skb, off, link->rx_small + got, n))
+			return -EPROTO;
+		if (h->type == KD_FRAME_T_DATA) {
+			ret = rx_data_hdr(link, got + n);
+			if (ret) {
+				link->rx_off += n;
+				goto out;
+			}
+		}
+	} else {
+		rx_frag(link, skb, NULL, off, n);
+	}
+	link->rx_off += n;
+	if (link->rx_off == KD_FRAME_HDR_LEN + h->len)
+		ret = rx_end(link);
+out:
+	if (ret < 0)
+		return ret;
+	link->rx_slow = ret;
+	return n;
+}
+
+/* tcp_read_sock() actor: parses until the data or the parser stops. */
+static int rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
+		    unsigned int off, size_t len)
+{
+	struct kdist_link *link = desc->arg.data;
+	size_t used = 0;
+	int n;
+
+	lockdep_assert_held(&link->rx_lock);
+	while (used < len && !link->rx_slow && !link->rx_err) {
+		n = rx_bytes(link, skb, off + used, min_t(size_t, len - used,
+							  U32_MAX));
+		if (n < 0) {
+			link->rx_err = n;
+			break;
+		}
+		used += n;
+	}
+	if (link->rx_slow || link->rx_err)
+		desc->count = 0;
+	link->stats[KDIST_LS_RX_BYTES] += used;
+	return used;
+}
+
+/* Parses what the socket holds; the caller holds rx_lock. */
+static void rx_parse(struct kdist_link *link, struct sock *sk)
+{
+	read_descriptor_t desc = { .arg.data = link, .count = 1 };
+
+	lockdep_assert_held(&link->rx_lock);
+	if (!link->rx_slow && !link->rx_err)
+		tcp_read_sock(sk, &desc, rx_actor);
+}
+
+/* Applies the acks the parser heard: frees what the peer has. */
+static int apply_acks(struct kdist_link *link)
+{
+	u64 ack;
+	int n;
+
+	lockdep_assert_held(&link->lock);
+	spin_lock_bh(&link->rx_lock);
+	ack = link->rx_peer_ack;
+	spin_unlock_bh(&link->rx_lock);
+	if (ack <= link->tx.acked)
 		return 0;
-	if (d.offset != link->rx_msg_off ||
-	    d.total != ((struct kdist_rx *)link->rx_msg->data)->len)
+	n = kd_seq_tx_ack(&link->tx, ack);
+	if (n < 0)
 		return -EPROTO;
-	memcpy((u8 *)kdist_msg_payload(link->rx_msg) + d.offset, p + hlen,
-	       d.frag_len);
-	link->rx_msg_off += d.frag_len;
-	/* A full queue leaves the message stalled; link_rx() waits. */
-	if (link->rx_msg_off == d.total)
-		deliver(link);
+	free_acked(link);
 	return 0;
+}
+
+/*
+ * Data arrived. In softirq, with the socket not owned by a task, frames
+ * are parsed and delivered right here, as kTLS and strparser do: a hop
+ * through a work item would be most of a round trip. The event loop takes
+ * what may sleep, and anything while it holds rx_lock.
+ */
+static void link_sk_data_ready(struct sock *sk)
+{
+	struct kdist_link *link;
+	bool kick = true;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	link = sk->sk_user_data;
+	if (!link)
+		goto out;
+	if (!sock_owned_by_user_nocheck(sk) && spin_trylock(&link->rx_lock)) {
+		if (link->rx_live && !link->rx_slow && !link->rx_err) {
+			rx_parse(link, sk);
+			kick = link->rx_slow || link->rx_err ||
+			       kd_seq_rx_ack_due(&link->rx) ||
+			       (link->rx_peer_ack &&
+				atomic64_read(&link->queued) >
+				LINK_ACK_KICK_BYTES);
+		}
+		spin_unlock(&link->rx_lock);
+	}
+	if (kick)
+		kdist_link_kick(link);
+out:
+	read_unlock_bh(&sk->sk_callback_lock);
 }
 
 static int rx_node(struct kdist_link *link, u8 type, const u8 *p, u32 plen)
@@ -1025,34 +1421,14 @@ static int rx_close(const u8 *p, u32 plen)
 	return -ECONNRESET;
 }
 
-static int rx_frame(struct kdist_link *link)
+
+/* A short frame the parser left: it may sleep. */
+static int rx_short(struct kdist_link *link)
 {
 	const struct kd_frame_hdr *h = &link->rx_hdr;
-	const u8 *p = link->rx_buf;
-	int n;
+	const u8 *p = link->rx_small;
 
-	link->last_rx = jiffies;
-	if (h->ack) {
-		n = kd_seq_tx_ack(&link->tx, h->ack);
-		if (n < 0)
-			return -EPROTO;
-		if (n)
-			free_acked(link);
-	}
-	if (kd_frame_type_sequenced(h->type)) {
-		switch (kd_seq_rx_check(&link->rx, h->seq)) {
-		case KD_SEQ_ACCEPT:
-			break;
-		case KD_SEQ_DUP:
-			link->stats[KDIST_LS_DUPS]++;
-			return 0;
-		default:
-			return -EPROTO;
-		}
-	}
 	switch (h->type) {
-	case KD_FRAME_T_DATA:
-		return rx_data(link, p, h->len);
 	case KD_FRAME_T_NODE_UP:
 	case KD_FRAME_T_NODE_DOWN:
 		return rx_node(link, h->type, p, h->len);
@@ -1060,88 +1436,166 @@ static int rx_frame(struct kdist_link *link)
 		return rx_ping(link, p, h->len);
 	case KD_FRAME_T_PONG:
 		return rx_pong(link, p, h->len);
-	case KD_FRAME_T_TICK:
-		link->stats[KDIST_LS_TICKS_RX]++;
-		return 0;
-	case KD_FRAME_T_ACK:
-		return 0;
 	case KD_FRAME_T_CLOSE:
 		return rx_close(p, h->len);
 	default:
-		/* Handshake frames have no place in a session. */
 		return -EPROTO;
 	}
 }
 
+/* A message the parser would not allocate: allocate it, sleeping. */
+static int rx_alloc(struct kdist_link *link)
+{
+	const struct kd_frame_hdr *h = &link->rx_hdr;
+	const struct kd_frame_data *d = &link->rx_d;
+	char src[KDIST_ADDR_MAX];
+	u32 got;
+	int len;
+
+	peer_addr(link, d->src.name, src, &len);
+	link->rx_msg = kdist_msg_alloc(KDIST_RX_MSG, src, len, d->src.creation,
+				       0, d->total,
+				       GFP_KERNEL | __GFP_RETRY_MAYFAIL);
+	if (!link->rx_msg) {
+		kdist_node_put(link->rx_dst);
+		link->rx_dst = NULL;
+		return -ENOMEM;
+	}
+	got = link->rx_off - KD_FRAME_HDR_LEN;
+	rx_frag(link, NULL, link->rx_small, link->rx_dhlen,
+		got - link->rx_dhlen);
+	if (link->rx_off == KD_FRAME_HDR_LEN + h->len)
+		return rx_end(link);
+	return RX_SLOW_NONE;
+}
+
 /*
- * Reads and handles frames until the socket is empty, the budget is spent
- * or a message waits for room at its node. Returns 0, or an error for
- * which the connection must go.
+ * Does what the parser left (it may sleep), then lets the parser run
+ * again. Returns 0, -EAGAIN while a message waits for room, or an error
+ * for which the connection must go.
+ */
+static int rx_slow_run(struct kdist_link *link)
+{
+	int ret;
+
+	lockdep_assert_held(&link->lock);
+	switch (READ_ONCE(link->rx_slow)) {
+	case RX_SLOW_NONE:
+		return 0;
+	case RX_SLOW_FRAME:
+		ret = rx_short(link);
+		break;
+	case RX_SLOW_ALLOC:
+		ret = rx_alloc(link);
+		break;
+	case RX_SLOW_DELIVER:
+		ret = deliver(link) ? RX_SLOW_DELIVER : RX_SLOW_NONE;
+		break;
+	default:
+		ret = -EPROTO;
+		break;
+	}
+	/* rx_slow stays set: rx_abort() gives the frame back. */
+	if (ret < 0)
+		return ret;
+	spin_lock_bh(&link->rx_lock);
+	link->rx_slow = ret;
+	spin_unlock_bh(&link->rx_lock);
+	return ret ? -EAGAIN : 0;
+}
+
+/*
+ * The event loop's reading: what the parser left, then the socket, until
+ * it is empty or the budget is spent. Returns 0, or an error for which
+ * the connection must go.
  */
 static int link_rx(struct kdist_link *link)
 {
-	struct kd_frame_hdr *h = &link->rx_hdr;
-	int budget = LINK_RX_BUDGET, ret;
+	struct sock *sk = link->sock->sk;
+	int budget = LINK_RX_BUDGET, err;
+	bool more;
 
-	if (link->rx_stalled && deliver(link) == -EAGAIN)
-		return 0;
-	while (!link->rx_stalled) {
+	lockdep_assert_held(&link->lock);
+	for (;;) {
+		spin_lock_bh(&link->rx_lock);
+		err = link->rx_err;
+		link->rx_err = 0;
+		spin_unlock_bh(&link->rx_lock);
+		if (err)
+			return err;
+		err = rx_slow_run(link);
+		if (err)
+			return err == -EAGAIN ? 0 : err;
 		if (!budget--) {
 			kdist_link_kick(link);
 			return 0;
 		}
-		if (link->rx_off < KD_FRAME_HDR_LEN) {
-			ret = sock_recv(link, link->rx_hdr_buf + link->rx_off,
-					KD_FRAME_HDR_LEN - link->rx_off);
-			if (ret <= 0)
-				return ret == -EAGAIN ? 0 : (ret ?: -ECONNRESET);
-			link->rx_off += ret;
-			if (link->rx_off < KD_FRAME_HDR_LEN)
-				continue;
-			if (kd_frame_decode_hdr(link->rx_hdr_buf,
-						KD_FRAME_HDR_LEN, h) <= 0)
-				return -EPROTO;
-		}
-		if (link->rx_off < KD_FRAME_HDR_LEN + h->len) {
-			u32 got = link->rx_off - KD_FRAME_HDR_LEN;
-
-			ret = sock_recv(link, link->rx_buf + got, h->len - got);
-			if (ret <= 0)
-				return ret == -EAGAIN ? 0 : (ret ?: -ECONNRESET);
-			link->rx_off += ret;
-			if (link->rx_off < KD_FRAME_HDR_LEN + h->len)
-				continue;
-		}
-		link->rx_off = 0;
-		ret = rx_frame(link);
-		if (ret == -ENOMEM && kd_frame_type_sequenced(h->type))
-			link->rx.rcv_next--;	/* not taken: resent on resume */
-		if (ret)
-			return ret;
+		lock_sock(sk);
+		spin_lock_bh(&link->rx_lock);
+		rx_parse(link, sk);
+		more = link->rx_slow || link->rx_err;
+		spin_unlock_bh(&link->rx_lock);
+		release_sock(sk);
+		if (!more)
+			break;
 	}
+	err = sock_error(sk);
+	if (err)
+		return err;
+	if ((READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) &&
+	    skb_queue_empty_lockless(&sk->sk_receive_queue))
+		return -ECONNRESET;
 	return 0;
 }
 
-/* The event loop of a link: read, then write. */
-static void link_work(struct work_struct *work)
+/*
+ * One run of the event loop: read (@rx), apply acks, write. Writers run it
+ * without @rx from their own context when the loop is idle.
+ */
+static void link_run(struct kdist_link *link, bool rx)
 {
-	struct kdist_link *link = container_of(work, struct kdist_link, work);
-	int err;
+	int err = 0;
 
-	mutex_lock(&link->lock);
+	lockdep_assert_held(&link->lock);
 	/* Sequence numbers are only given within a session. */
 	if (link->fsm.state & KD_FSM_SESSION)
 		take_pending(link);
 	if (!link->sock || link->fsm.state != KD_FSM_ESTABLISHED)
-		goto out;
-	err = link_rx(link);
+		return;
+	if (rx)
+		err = link_rx(link);
+	if (!err)
+		err = apply_acks(link);
 	if (!err && link->sock)
 		err = link_tx(link);
 	if (err == -ESHUTDOWN)
 		link_evt(link, KD_FSM_EVT_PEER_CLOSE);
 	else if (err && err != -EAGAIN)
 		link_sock_down(link, err);
-out:
+}
+
+/* The event loop of a link. */
+static void link_work(struct work_struct *work)
+{
+	struct kdist_link *link = container_of(work, struct kdist_link, work);
+
+	mutex_lock(&link->lock);
+	link_run(link, true);
+	mutex_unlock(&link->lock);
+}
+
+/*
+ * Sends what the writers queued. From the writer's own context when the
+ * event loop is idle, so that a lone message leaves without waiting for a
+ * work item; else the event loop is kicked.
+ */
+void kdist_link_flush(struct kdist_link *link)
+{
+	if (!mutex_trylock(&link->lock)) {
+		kdist_link_kick(link);
+		return;
+	}
+	link_run(link, false);
 	mutex_unlock(&link->lock);
 }
 
@@ -1195,7 +1649,9 @@ static void credit_late(struct kdist_link *link, unsigned long now,
 		late = now - due;
 		pr_debug("link %s: timer %u ms late\n", link->peer,
 			 jiffies_to_msecs(late));
+		spin_lock_bh(&link->rx_lock);
 		link->last_rx += min(late, now - link->last_rx);
+		spin_unlock_bh(&link->rx_lock);
 		link->last_acked += min(late, now - link->last_acked);
 	}
 	link->timer_at = now;
@@ -1239,8 +1695,13 @@ static void link_timer(struct work_struct *work)
 		 * those are read first.
 		 */
 		sock_note_acked(link, now);
+		if (apply_acks(link)) {
+			link_sock_down(link, -EPROTO);
+			break;
+		}
 		if (!link->rx_stalled &&
-		    time_after(now, link->last_rx + msecs_to_jiffies(tick)) &&
+		    time_after(now, READ_ONCE(link->last_rx) +
+			       msecs_to_jiffies(tick)) &&
 		    time_after(now, link->last_acked + msecs_to_jiffies(tick))) {
 			if (sock_rx_pending(link)) {
 				kdist_link_kick(link);
@@ -1252,7 +1713,7 @@ static void link_timer(struct work_struct *work)
 		if (time_after_eq(now, link->last_tx +
 				  msecs_to_jiffies(tick / LINK_TICKS_PER_TIMEOUT)))
 			ctl_prepare(link, KD_FRAME_T_TICK);
-		else if (kd_seq_rx_last(&link->rx) != link->rx.ack_sent)
+		else if (rx_ack_due(link, true))
 			ctl_prepare(link, KD_FRAME_T_ACK);
 		kdist_link_kick(link);
 		break;
@@ -1283,7 +1744,9 @@ void kdist_link_session_of(struct kdist_link *link, u64 *peer_inc, u64 *sid,
 	mutex_lock(&link->lock);
 	*peer_inc = link->fsm.state & KD_FSM_SESSION ? link->peer_inc : 0;
 	*sid = link->fsm.state & KD_FSM_SESSION ? link->sid : 0;
+	spin_lock_bh(&link->rx_lock);
 	*rcv_last = kd_seq_rx_last(&link->rx);
+	spin_unlock_bh(&link->rx_lock);
 	*gen = link->session_gen;
 	mutex_unlock(&link->lock);
 }
@@ -1346,6 +1809,7 @@ void kdist_link_install(struct kdist_link *link, struct socket *sock,
 		kdist_socket_release(sock);
 		return;
 	}
+	rx_stop(link);
 	had_session = link->fsm.state & KD_FSM_SESSION;
 	/* peer_inc is set by the first connection and kept after it. */
 	if (link->peer_inc)
@@ -1368,6 +1832,7 @@ void kdist_link_install(struct kdist_link *link, struct socket *sock,
 		install_sock(link, sock, peer_inc);
 		link->sid = sid;
 	}
+	rx_set_live(link);
 	kdist_link_kick(link);
 	mutex_unlock(&link->lock);
 }
@@ -1452,6 +1917,8 @@ static int reserve(struct kdist_link *link, u64 bytes, bool may_wait)
 		atomic64_sub(bytes, &link->queued);
 		if (!may_wait)
 			return -EAGAIN;
+		/* What this writer queued before must go out to make room. */
+		kdist_link_kick(link);
 		err = wait_event_interruptible(link->host->space_wq,
 					       link_has_room(link));
 		if (err)
@@ -1540,7 +2007,8 @@ static void free_list(struct kdist_link *link, struct list_head *frames)
 
 /*
  * Queues a message (or a ping) from local node @src to @dst_node on the
- * link's peer, copying @len payload bytes from @from. Returns 0, -EAGAIN
+ * link's peer, copying @len payload bytes from @from; the caller sends it
+ * with kdist_link_flush(). Returns 0, -EAGAIN
  * when the link's queue is full and @may_wait is false, -ENOMEM or
  * -EFAULT. On error @from is left where it was.
  */
@@ -1699,13 +2167,15 @@ int kdist_link_dump(struct kdist_link *link, struct sk_buff *skb)
 	mutex_lock(&link->lock);
 	memcpy(stats, link->stats, sizeof(stats));
 	stats[KDIST_LS_TX_SEQ] = link->tx.next - 1;
+	spin_lock_bh(&link->rx_lock);
 	stats[KDIST_LS_RX_SEQ] = kd_seq_rx_last(&link->rx);
+	stats[KDIST_LS_DUPS] = link->rx.dups;
+	stats[KDIST_LS_LAST_RX_MS] = link->sock ?
+		jiffies_to_msecs(jiffies - link->last_rx) : 0;
+	spin_unlock_bh(&link->rx_lock);
 	stats[KDIST_LS_ACKED] = link->tx.acked;
 	stats[KDIST_LS_QUEUED_BYTES] = atomic64_read(&link->queued);
 	stats[KDIST_LS_QUEUED_FRAMES] = kd_seq_tx_queued(&link->tx);
-	stats[KDIST_LS_LAST_RX_MS] = link->sock ?
-		jiffies_to_msecs(jiffies - link->last_rx) : 0;
-	stats[KDIST_LS_DUPS] = link->rx.dups;
 	stats[KDIST_LS_TX_MSGS] = atomic64_read(&link->tx_msgs);
 	state = uapi_state(link->fsm.state);
 	inc = link->peer_inc;
@@ -1738,16 +2208,12 @@ static struct kdist_link *link_alloc(struct kdist_host *host,
 
 	if (!link)
 		return NULL;
-	link->rx_buf = kvmalloc(KD_FRAME_DATA_PAYLOAD_MAX, GFP_KERNEL);
-	if (!link->rx_buf) {
-		kfree(link);
-		return NULL;
-	}
 	kref_init(&link->ref);
 	link->host = host;
 	strscpy(link->peer, peer, sizeof(link->peer));
 	link->addr = *addr;
 	spin_lock_init(&link->qlock);
+	spin_lock_init(&link->rx_lock);
 	INIT_LIST_HEAD(&link->pending);
 	INIT_LIST_HEAD(&link->rnodes);
 	mutex_init(&link->lock);
@@ -1784,7 +2250,6 @@ int kdist_link_add(struct kdist_host *host, const char *peer,
 	list_for_each_entry(old, &host->links, entry) {
 		if (!strcmp(old->peer, peer)) {
 			mutex_unlock(&host->links_lock);
-			kvfree(link->rx_buf);
 			kfree(link);
 			return -EEXIST;
 		}

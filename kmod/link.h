@@ -97,18 +97,38 @@ struct kdist_link {
 	bool dialing;			/* dial_work owns a connection attempt */
 	unsigned int accepting;		/* accepted handshakes going on */
 	struct kd_seq_tx tx;
-	struct kd_seq_rx rx;
+	struct kd_seq_rx rx;		/* under rx_lock */
 	struct list_head txq;		/* sequenced frames, unacked first */
 	struct kdist_frame *next_send;	/* first unsent frame in txq */
 	u32 send_off;			/* bytes of next_send already sent */
 	u8 ctl[KD_FRAME_HDR_LEN];	/* a TICK or ACK being sent */
 	u32 ctl_len, ctl_off;
+	/*
+	 * Receiving. rx_lock (taken with bottom halves off) protects the
+	 * receive state below and the rx window. Frames are parsed straight
+	 * from the socket's queue (tcp_read_sock) by whoever holds rx_lock:
+	 * the socket's data-ready callback in softirq context, or the event
+	 * loop. Anything that may sleep (a large message to allocate, NODE,
+	 * PING, PONG and CLOSE frames, a node without room) is left to the
+	 * event loop with rx_slow set; while rx_slow or rx_err is set, or
+	 * rx_live is not, the callback leaves the state alone and the event
+	 * loop owns it under link->lock alone.
+	 */
+	spinlock_t rx_lock;
+	bool rx_live;			/* ESTABLISHED on link->sock */
+	u8 rx_slow;			/* enum rx_slow: left to the event loop */
+	int rx_err;			/* the connection must go: -errno */
+	bool rx_accept;			/* current frame in sequence (not a dup) */
 	u8 rx_hdr_buf[KD_FRAME_HDR_LEN];
 	struct kd_frame_hdr rx_hdr;
 	u32 rx_off;			/* bytes of the current frame read */
-	u8 *rx_buf;			/* payload of the current frame */
+	/* A short frame's payload, or a DATA frame's sub-header. */
+	u8 rx_small[KD_FRAME_DATA_MAX];
+	int rx_dhlen;			/* DATA sub-header length, 0 = not yet */
+	struct kd_frame_data rx_d;	/* that sub-header */
+	u64 rx_peer_ack;		/* highest ack heard, not yet applied */
 	struct kdist_msg *rx_msg;	/* message being reassembled */
-	u32 rx_msg_off;
+	u32 rx_msg_off;			/* bytes of it received */
 	struct kdist_node *rx_dst;	/* its destination */
 	bool rx_stalled;		/* rx_msg waits for room at rx_dst */
 	unsigned long last_rx;		/* jiffies */
@@ -151,6 +171,7 @@ void kdist_link_node_event(struct kdist_host *host, struct kdist_node *node,
 			   bool up);
 void kdist_link_kick_stalled(struct kdist_host *host);
 void kdist_link_kick(struct kdist_link *link);
+void kdist_link_flush(struct kdist_link *link);
 void kdist_link_list_nodes(struct kdist_host *host,
 			   struct kdist_node_info *buf, u32 count, u32 *n,
 			   u32 *total);

@@ -211,12 +211,12 @@ static void drop_queue(struct kdist_node *node)
 	struct kdist_msg *msg, *tmp;
 	LIST_HEAD(q);
 
-	spin_lock(&node->lock);
+	spin_lock_bh(&node->lock);
 	node->dead = true;
 	list_splice_init(&node->rxq, &q);
 	node->rx_bytes = 0;
 	node->rx_count = 0;
-	spin_unlock(&node->lock);
+	spin_unlock_bh(&node->lock);
 	list_for_each_entry_safe(msg, tmp, &q, list)
 		kdist_msg_free(msg);
 }
@@ -248,20 +248,20 @@ void kdist_node_close(struct kdist_node *node)
 int kdist_node_enqueue(struct kdist_node *node, struct kdist_msg *msg,
 		       bool force)
 {
-	spin_lock(&node->lock);
+	spin_lock_bh(&node->lock);
 	if (node->dead) {
-		spin_unlock(&node->lock);
+		spin_unlock_bh(&node->lock);
 		return -EPIPE;
 	}
 	if (!force && node->rx_bytes &&
 	    node->rx_bytes + msg->size > KDIST_NODE_RXQ_MAX) {
-		spin_unlock(&node->lock);
+		spin_unlock_bh(&node->lock);
 		return -EAGAIN;
 	}
 	list_add_tail(&msg->list, &node->rxq);
 	node->rx_bytes += msg->size;
 	node->rx_count++;
-	spin_unlock(&node->lock);
+	spin_unlock_bh(&node->lock);
 	atomic64_inc(&node->rx_msgs);
 	/* Sync: the writer is about to sleep or return, as with Unix sockets. */
 	wake_up_interruptible_sync_poll(&node->wq, EPOLLIN | EPOLLRDNORM);
@@ -324,19 +324,19 @@ static struct kdist_msg *rxq_first(struct kdist_node *node)
 {
 	struct kdist_msg *msg;
 
-	spin_lock(&node->lock);
+	spin_lock_bh(&node->lock);
 	msg = list_first_entry_or_null(&node->rxq, struct kdist_msg, list);
-	spin_unlock(&node->lock);
+	spin_unlock_bh(&node->lock);
 	return msg;
 }
 
 static void rxq_pop(struct kdist_node *node, struct kdist_msg *msg)
 {
-	spin_lock(&node->lock);
+	spin_lock_bh(&node->lock);
 	list_del(&msg->list);
 	node->rx_bytes -= msg->size;
 	node->rx_count--;
-	spin_unlock(&node->lock);
+	spin_unlock_bh(&node->lock);
 }
 
 /* Copies whole messages out while they fit; the caller holds read_lock. */
@@ -395,10 +395,10 @@ bool kdist_node_has_room(struct kdist_node *node, u32 size)
 {
 	bool room;
 
-	spin_lock(&node->lock);
+	spin_lock_bh(&node->lock);
 	room = node->dead || !node->rx_bytes ||
 	       node->rx_bytes + size <= KDIST_NODE_RXQ_MAX;
-	spin_unlock(&node->lock);
+	spin_unlock_bh(&node->lock);
 	return room;
 }
 
@@ -442,10 +442,10 @@ static void ref_fill(struct kdist_node *node, struct kdist_node_ref *r)
 	strscpy(r->name, node->name, sizeof(r->name));
 	r->creation = node->creation;
 	r->owner = node->owner;
-	spin_lock(&node->lock);
+	spin_lock_bh(&node->lock);
 	r->queued = node->rx_count;
 	r->queued_bytes = node->rx_bytes;
-	spin_unlock(&node->lock);
+	spin_unlock_bh(&node->lock);
 	r->stats[KDIST_NS_TX_MSGS] = atomic64_read(&node->tx_msgs);
 	r->stats[KDIST_NS_RX_MSGS] = atomic64_read(&node->rx_msgs);
 	r->stats[KDIST_NS_UNDELIVERABLE] = atomic64_read(&node->undeliverable);

@@ -48,8 +48,9 @@ struct kdist_node {
 	u64 creation;
 	pid_t owner;
 	/*
-	 * Protects rxq, rx_bytes, rx_count and dead. Process context only:
-	 * every producer (writers, link work items) runs there.
+	 * Protects rxq, rx_bytes, rx_count and dead. Taken with bottom
+	 * halves off: links deliver from their socket's data-ready callback
+	 * (softirq) as well as from process context.
 	 */
 	spinlock_t lock;
 	struct list_head rxq;

@@ -174,6 +174,21 @@ static int route(struct tx_batch *b)
 	return 0;
 }
 
+/* Sends what pass 3 queued on links, once per link in a row. */
+static void flush(struct tx_batch *b)
+{
+	struct kdist_link *last = NULL;
+	unsigned int i;
+
+	for (i = 0; i < b->n; i++) {
+		struct kdist_link *link = b->items[i].link;
+
+		if (link && link != last)
+			kdist_link_flush(link);
+		last = link;
+	}
+}
+
 static void unroute(struct tx_batch *b)
 {
 	unsigned int i;
@@ -391,6 +406,7 @@ ssize_t kdist_node_write(struct kdist_node *src, struct iov_iter *from,
 	if (!ret) {
 		b.src_len = kdist_node_addr(src, b.src_addr);
 		ret = queue_all(&b, from);
+		flush(&b);
 	}
 	unroute(&b);
 	if (b.items != b.stack)
