@@ -89,7 +89,9 @@ void kdist_msg_free(struct kdist_msg *msg)
 
 	if (sender) {
 		atomic_long_sub(msg->size, &sender->tx_outstanding);
-		wake_up_interruptible_poll(&sender->host->space_wq, EPOLLOUT);
+		if (wq_has_sleeper(&sender->host->space_wq))
+			wake_up_interruptible_poll(&sender->host->space_wq,
+						   EPOLLOUT);
 		kdist_node_put(sender);
 	}
 	kvfree(msg);
@@ -156,7 +158,7 @@ static void node_init(struct kdist_node *node, struct kdist_host *host,
 	strscpy(node->name, name, sizeof(node->name));
 	node->owner = task_tgid_vnr(current);
 	spin_lock_init(&node->lock);
-	INIT_LIST_HEAD(&node->rxq);
+	node->rxq_tail = &node->rxq_head;
 	mutex_init(&node->read_lock);
 	init_waitqueue_head(&node->wq);
 }
@@ -208,17 +210,20 @@ struct kdist_node *kdist_node_create(struct kdist_host *host,
 
 static void drop_queue(struct kdist_node *node)
 {
-	struct kdist_msg *msg, *tmp;
-	LIST_HEAD(q);
+	struct kdist_msg *msg, *next;
 
 	spin_lock_bh(&node->lock);
 	node->dead = true;
-	list_splice_init(&node->rxq, &q);
+	msg = node->rxq_head;
+	node->rxq_head = NULL;
+	node->rxq_tail = &node->rxq_head;
 	node->rx_bytes = 0;
 	node->rx_count = 0;
 	spin_unlock_bh(&node->lock);
-	list_for_each_entry_safe(msg, tmp, &q, list)
+	for (; msg; msg = next) {
+		next = msg->next;
 		kdist_msg_free(msg);
+	}
 }
 
 /*
@@ -258,7 +263,9 @@ int kdist_node_enqueue(struct kdist_node *node, struct kdist_msg *msg,
 		spin_unlock_bh(&node->lock);
 		return -EAGAIN;
 	}
-	list_add_tail(&msg->list, &node->rxq);
+	msg->next = NULL;
+	*node->rxq_tail = msg;
+	node->rxq_tail = &msg->next;
 	node->rx_bytes += msg->size;
 	node->rx_count++;
 	spin_unlock_bh(&node->lock);
@@ -325,7 +332,7 @@ static struct kdist_msg *rxq_first(struct kdist_node *node)
 	struct kdist_msg *msg;
 
 	spin_lock_bh(&node->lock);
-	msg = list_first_entry_or_null(&node->rxq, struct kdist_msg, list);
+	msg = node->rxq_head;
 	spin_unlock_bh(&node->lock);
 	return msg;
 }
@@ -333,7 +340,13 @@ static struct kdist_msg *rxq_first(struct kdist_node *node)
 static void rxq_pop(struct kdist_node *node, struct kdist_msg *msg)
 {
 	spin_lock_bh(&node->lock);
-	list_del(&msg->list);
+	if (WARN_ON_ONCE(msg != node->rxq_head)) {
+		spin_unlock_bh(&node->lock);
+		return;
+	}
+	node->rxq_head = msg->next;
+	if (!node->rxq_head)
+		node->rxq_tail = &node->rxq_head;
 	node->rx_bytes -= msg->size;
 	node->rx_count--;
 	spin_unlock_bh(&node->lock);
@@ -406,7 +419,9 @@ bool kdist_node_has_room(struct kdist_node *node, u32 size)
 void kdist_host_space_freed(struct kdist_host *host)
 {
 	atomic_inc(&host->space_gen);
-	wake_up_interruptible_poll(&host->space_wq, EPOLLOUT);
+	/* The barrier in wq_has_sleeper() pairs with the waiters' own. */
+	if (wq_has_sleeper(&host->space_wq))
+		wake_up_interruptible_poll(&host->space_wq, EPOLLOUT);
 	kdist_link_kick_stalled(host);
 }
 

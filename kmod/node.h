@@ -32,11 +32,11 @@ struct kdist_host;
  * struct kdist_rx, the source address, the payload, zero padding.
  */
 struct kdist_msg {
-	struct list_head list;
+	struct kdist_msg *next;	/* in a node's receive queue */
 	/* Counts against this node's send budget until freed; may be NULL. */
 	struct kdist_node *sender;
 	u32 size;		/* bytes in data[] */
-	u8 data[];
+	u8 data[] __aligned(8);
 };
 
 struct kdist_node {
@@ -53,7 +53,9 @@ struct kdist_node {
 	 * (softirq) as well as from process context.
 	 */
 	spinlock_t lock;
-	struct list_head rxq;
+	/* A FIFO: a queued message costs one pointer, not a list_head. */
+	struct kdist_msg *rxq_head;
+	struct kdist_msg **rxq_tail;
 	size_t rx_bytes;
 	unsigned int rx_count;
 	bool dead;
