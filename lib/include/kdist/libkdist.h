@@ -38,7 +38,7 @@
 extern "C" {
 #endif
 
-/* Version of this header; the library's ABI is LIBKDIST_0.1. */
+/* Version of this header; the library's ABI is LIBKDIST_0.1 and 0.2. */
 #define KD_VERSION_MAJOR	0
 #define KD_VERSION_MINOR	1
 
