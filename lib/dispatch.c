@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "kd_int.h"
+#include "kd_svc.h"
 
 static struct kdi_proc *proc_by_serial(struct kd_node *n, uint64_t serial)
 {
@@ -284,6 +285,12 @@ void kdi_dispatch(struct kd_node *n, const char *src, uint64_t creation,
 	case KDI_ENV_RPC_REPLY:
 		on_rpc_reply(n, &from, env);
 		break;
+	case KDI_ENV_GLOBAL:
+		kdi_global_rx(n, src, creation, env);
+		break;
+	case KDI_ENV_PG:
+		kdi_pg_rx(n, src, creation, env);
+		break;
 	default:
 		n->stats.bad_envelopes++;
 		break;
@@ -530,6 +537,8 @@ void kdi_node_event(struct kd_node *n, const char *node,
 		return;
 	if (state == KDI_PEER_DOWN)
 		node_down(n, node, ev->creation, ev->reason);
+	kdi_global_peer(n, node, ev->creation, state);
+	kdi_pg_peer(n, node, ev->creation, state);
 	notify(n, kind, node, ev->creation, ev->reason);
 }
 

@@ -120,6 +120,13 @@ int kdi_env_check(const struct kdi_env *e)
 		if (e->reason < 0 || e->reason >= __KDI_RPC_LAST)
 			return -EINVAL;
 		return 0;
+	case KDI_ENV_GLOBAL:
+	case KDI_ENV_PG:
+		/* Service messages: between nodes, op and payload only. */
+		if (e->name_len || e->dst_serial || e->src_serial ||
+		    e->reason <= 0 || e->reason > 255 || e->len < 12)
+			return -EINVAL;
+		return 0;
 	default:
 		return -EINVAL;
 	}

@@ -44,6 +44,8 @@ enum kdi_env_kind {
 	KDI_ENV_EXIT = 7,	/* exit signal from src_serial to dst_serial */
 	KDI_ENV_RPC_CALL = 8,	/* call function name as ref, payload args */
 	KDI_ENV_RPC_REPLY = 9,	/* answer to call ref: status, payload */
+	KDI_ENV_GLOBAL = 10,	/* global names: op in reason (kd_svc.h) */
+	KDI_ENV_PG = 11,	/* process groups: op in reason (kd_svc.h) */
 	__KDI_ENV_LAST
 };
 

@@ -314,6 +314,8 @@ struct kd_node {
 	bool write_inflight;		/* [L] */
 	size_t tx_bytes;		/* [L] bytes not yet taken by the kernel */
 	struct kd_node_stats stats;	/* [L] */
+	struct kdi_global *global;	/* [L] global names (global.c) */
+	struct kdi_pg *pg;		/* [L] process groups (pg.c) */
 
 	struct io_uring ring;		/* [loop] */
 	unsigned char *rxbuf;		/* [loop] */

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "kd_int.h"
+#include "kd_svc.h"
 
 /* Path of the kdist device. */
 #define KDIST_DEV		"/dev/kdist"
@@ -72,6 +73,8 @@ static void node_free(struct kd_node *n)
 		kdi_map_del(&n->fns, h);
 		free(kdi_container_of(h, struct kdi_fn, h));
 	}
+	kdi_global_free(n);
+	kdi_pg_free(n);
 	kdi_map_free(&n->procs);
 	kdi_map_free(&n->names);
 	kdi_map_free(&n->mons);
@@ -192,6 +195,12 @@ int kdi_node_new(const char *name, const char *host, uint64_t creation,
 	err = maps_init(n);
 	if (err)
 		goto err_maps;
+	if (kdi_global_init(n) || kdi_pg_init(n)) {
+		kdi_global_free(n);
+		free_lists(n);
+		err = -ENOMEM;
+		goto err_maps;
+	}
 	*out = n;
 	return 0;
 err_maps:

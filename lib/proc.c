@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kd_int.h"
+#include "kd_svc.h"
 
 void kdi_proc_init(struct kd_node *n, struct kdi_proc *p, int kind)
 {
@@ -116,6 +117,8 @@ void kdi_proc_exit(struct kd_node *n, struct kdi_proc *p, int reason)
 		kdi_map_del(&n->names, &p->hname);
 		p->name[0] = 0;
 	}
+	kdi_global_proc_exit(n, p);
+	kdi_pg_proc_exit(n, p);
 	if (p->kind == KDI_ACTOR) {
 		struct kd_actor *a = (struct kd_actor *)p;
 

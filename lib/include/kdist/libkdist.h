@@ -38,7 +38,7 @@
 extern "C" {
 #endif
 
-/* Version of this header; the library's ABI is LIBKDIST_0.1. */
+/* Version of this header; the library's ABI is LIBKDIST_0.1 and 0.2. */
 #define KD_VERSION_MAJOR	0
 #define KD_VERSION_MINOR	1
 
@@ -113,6 +113,11 @@ enum kd_msg_kind {
 	KD_MSG_NODEDOWN = 5,	/* node monitor: from.node, detail */
 	KD_MSG_UNREACHABLE = 6,	/* node monitor: link lost, session kept */
 	KD_MSG_REACHABLE = 7,	/* node monitor: link back, nothing lost */
+	KD_MSG_GLOBAL_LOST = 8,	/* lost a global name: from = the winner,
+				 * data = the name, NUL-terminated */
+	KD_MSG_PG_JOIN = 9,	/* group watch: from joined; data is a
+				 * struct kd_pg_event */
+	KD_MSG_PG_LEAVE = 10,	/* group watch: from left (or is gone) */
 };
 
 /*
@@ -503,6 +508,153 @@ int kd_rpc_unregister(struct kd_node *node, const char *name);
 int kd_rpc_call(struct kd_node *node, const char *nodename, const char *fn,
 		const void *args, size_t len, void **reply, size_t *reply_len,
 		int timeout_ms);
+
+/* ---- Global names (LIBKDIST_0.2) ---- */
+
+/*
+ * Global names are cluster-wide, as Erlang's global. Every node runs the
+ * name service on its loop; Documentation/global.md says how registrations
+ * are agreed, what holds under partitions and how conflicts are resolved.
+ * A name can only be registered for a process of the node that registers
+ * it, and lives as long as that process and that node incarnation.
+ */
+
+/*
+ * kd_global_register registers process @pid (a live process of @node) as
+ * @name (1 to KD_NAME_MAX - 1 characters of [A-Za-z0-9._-]) in the whole
+ * cluster. It asks every node that is up as far as @node knows, and
+ * commits only if none holds the name or a claim on it that wins the
+ * conflict rule; unreachable nodes are not waited for (a partition's live
+ * side keeps registering; the heal resolves conflicts). Returns 0 (yes),
+ * or -EEXIST (no: the name is held, or was taken by a concurrent claim),
+ * -ESRCH (@pid is not a live process of @node), -EAGAIN (claims kept
+ * colliding; nobody holds the name), -ETIMEDOUT (no answer in 30 s),
+ * -ESHUTDOWN. Registering a name again for the same process returns 0; a
+ * process may hold several names. Blocks while other nodes answer, so
+ * from the node's loop thread it returns -EDEADLK unless @node is alone.
+ */
+int kd_global_register(struct kd_node *node, const char *name,
+		       const struct kd_pid *pid);
+
+/*
+ * kd_global_unregister removes global name @name, everywhere. A name held
+ * by a process of another node is removed here at once and its node is
+ * asked to remove it for everyone. -ENOENT if @node knows no such name.
+ */
+int kd_global_unregister(struct kd_node *node, const char *name);
+
+/*
+ * kd_global_whereis copies the PID registered as @name to *@pid, or
+ * returns -ENOENT. Never the PID of a node incarnation @node knows is down:
+ * such names are removed when the kernel reports the node down.
+ */
+int kd_global_whereis(struct kd_node *node, const char *name,
+		      struct kd_pid *pid);
+
+/*
+ * kd_global_send sends @len bytes at @buf to the process registered as
+ * @name, as global:send/2: -ENOENT if no such name is known to @node,
+ * otherwise what kd_send() returns.
+ */
+int kd_global_send(struct kd_node *node, const char *name, const void *buf,
+		   size_t len);
+
+/* What becomes of the loser of a name conflict (kd_global_resolve()). */
+enum kd_global_resolve_how {
+	KD_GLOBAL_NOTIFY = 0,	/* a KD_MSG_GLOBAL_LOST message (default) */
+	KD_GLOBAL_KILL = 1,	/* also an exit signal KD_KILL from the winner */
+};
+
+/*
+ * kd_global_resolve sets what happens to a process of @node that loses a
+ * name when a partition heals (enum kd_global_resolve_how). Either way it
+ * gets a KD_MSG_GLOBAL_LOST message first and no longer holds the name.
+ */
+int kd_global_resolve(struct kd_node *node, int how);
+
+/* One entry of kd_global_list(). */
+struct kd_global_entry {
+	char name[KD_NAME_MAX];
+	struct kd_pid pid;
+	uint64_t clock;		/* the registration's Lamport clock */
+	uint64_t resv[2];
+};
+
+/*
+ * kd_global_list copies up to @count names @node knows to @out (in no
+ * particular order) and returns how many there are, which may exceed
+ * @count. @out may be NULL if @count is 0.
+ */
+int kd_global_list(struct kd_node *node, struct kd_global_entry *out,
+		   size_t count);
+
+/* ---- Process groups (LIBKDIST_0.2) ---- */
+
+/*
+ * Groups live in scopes, as in OTP's pg: a scope is a name space of
+ * groups; @scope NULL is the scope "default". Scope and group names are
+ * names as above. Only a process of @node can be made to join or leave
+ * by @node. Membership is eventually consistent (Documentation/global.md).
+ */
+
+/*
+ * kd_pg_join adds process @pid (a live process of @node) to @group of
+ * @scope, as pg:join/3. Joins are counted: a process that joins twice is
+ * a member twice and must leave twice. The other nodes hear of it in one
+ * message each. -ESRCH if @pid is not a live process of @node.
+ */
+int kd_pg_join(struct kd_node *node, const char *scope, const char *group,
+	       const struct kd_pid *pid);
+
+/*
+ * kd_pg_leave takes back one join of @pid to @group. -ENOENT if @pid is
+ * not a member. A process that exits leaves all its groups.
+ */
+int kd_pg_leave(struct kd_node *node, const char *scope, const char *group,
+		const struct kd_pid *pid);
+
+/*
+ * kd_pg_get_members copies up to @count members of @group, of every node
+ * @node knows, into @out, a process once per join, and returns how many
+ * there are (may exceed @count). Never a PID of an incarnation @node knows
+ * is down. @out may be NULL if @count is 0.
+ */
+int kd_pg_get_members(struct kd_node *node, const char *scope,
+		      const char *group, struct kd_pid *out, size_t count);
+
+/* kd_pg_get_local_members is kd_pg_get_members() for @node's own members. */
+int kd_pg_get_local_members(struct kd_node *node, const char *scope,
+			    const char *group, struct kd_pid *out,
+			    size_t count);
+
+/*
+ * kd_pg_get_closest picks one member of @group for @node to talk to: a
+ * member on @node itself if there is one, else one on the same host, else
+ * one on a node that is up, else one on an unreachable node; among equals
+ * it goes round-robin, so repeated calls spread the load. Returns 0 with
+ * *@pid, or -ENOENT if the group has no member @node knows.
+ */
+int kd_pg_get_closest(struct kd_node *node, const char *scope,
+		      const char *group, struct kd_pid *pid);
+
+/* The data of KD_MSG_PG_JOIN and KD_MSG_PG_LEAVE. */
+struct kd_pg_event {
+	char scope[KD_NAME_MAX];
+	char group[KD_NAME_MAX];
+	uint32_t count;		/* the member's joins now (0 after a leave) */
+	uint32_t resv;
+};
+
+/*
+ * kd_pg_monitor subscribes (@on nonzero) or unsubscribes @subscriber, a
+ * live process of @node, to @group of @scope: it gets KD_MSG_PG_JOIN when a
+ * process becomes a member (from = the member) and KD_MSG_PG_LEAVE when it
+ * stops being one (left, exited, or its node went down), as @node learns
+ * of it. Repeated joins of a member are not reported. Subscribing twice is
+ * one subscription; unsubscribing one that is not there gives -ENOENT.
+ */
+int kd_pg_monitor(struct kd_node *node, const char *scope, const char *group,
+		  const struct kd_pid *subscriber, int on);
 
 #ifdef __cplusplus
 }
