@@ -1264,10 +1264,13 @@ static int apply_acks(struct kdist_link *link)
 }
 
 /*
- * Data arrived. In softirq, with the socket not owned by a task, frames
- * are parsed and delivered right here, as kTLS and strparser do: a hop
- * through a work item would be most of a round trip. The event loop takes
- * what may sleep, and anything while it holds rx_lock.
+ * Data arrived. Frames are parsed and delivered right here, as kTLS and
+ * strparser do: a hop through a work item would be most of a round trip.
+ * This runs either in softirq with the socket not owned by a task, or in
+ * the owner's own context, processing the backlog from release_sock();
+ * the owner is always this module (a send, or the event loop's read,
+ * which drops rx_lock first), so either may read the socket. The event
+ * loop takes what may sleep, and anything while it holds rx_lock.
  */
 static void link_sk_data_ready(struct sock *sk)
 {
@@ -1278,7 +1281,7 @@ static void link_sk_data_ready(struct sock *sk)
 	link = sk->sk_user_data;
 	if (!link)
 		goto out;
-	if (!sock_owned_by_user_nocheck(sk) && spin_trylock(&link->rx_lock)) {
+	if (spin_trylock(&link->rx_lock)) {
 		if (link->rx_live && !link->rx_slow && !link->rx_err) {
 			rx_parse(link, sk);
 			kick = link->rx_slow || link->rx_err ||

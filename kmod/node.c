@@ -271,7 +271,9 @@ int kdist_node_enqueue(struct kdist_node *node, struct kdist_msg *msg,
 	spin_unlock_bh(&node->lock);
 	atomic64_inc(&node->rx_msgs);
 	/* Sync: the writer is about to sleep or return, as with Unix sockets. */
-	wake_up_interruptible_sync_poll(&node->wq, EPOLLIN | EPOLLRDNORM);
+	if (wq_has_sleeper(&node->wq))
+		wake_up_interruptible_sync_poll(&node->wq,
+						EPOLLIN | EPOLLRDNORM);
 	return 0;
 }
 
