@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
  * node.c - a node's life: open and bind /dev/kdist, learn the node's full
- * name and the nodes already up, start the loop (on a thread of its own or
+ * name (KDIST_IOC_SELF) and the nodes already up (KDIST_IOC_NODES), start the loop (on a thread of its own or
  * driven by the application), and stop it all again. Also what the node
  * knows of the other nodes (its peers), which the kernel's events keep up
  * to date (dispatch.c).
@@ -253,18 +253,17 @@ static void peer_add(struct kd_node *n, const char *name, uint64_t creation,
 }
 
 /*
- * Finds this node's host name in the kernel's list and records the other
- * nodes as peers. Events read later correct what changes meanwhile: they
- * carry creations, so applying one twice does nothing.
+ * Records the other nodes the kernel knows as peers. Events read later
+ * correct what changes meanwhile: they carry creations, so applying one
+ * twice does nothing.
  */
-static int learn_nodes(int fd, const char *name, uint64_t creation,
-		       char *host, struct kd_node *n)
+static int learn_nodes(struct kd_node *n)
 {
 	struct kdist_node_info *v;
 	uint32_t nr, i;
-	int err, found = 0;
+	int err;
 
-	err = nodes_get(fd, &v, &nr);
+	err = nodes_get(n->fd, &v, &nr);
 	if (err)
 		return err;
 	for (i = 0; i < nr; i++) {
@@ -272,14 +271,8 @@ static int learn_nodes(int fd, const char *name, uint64_t creation,
 
 		v[i].name[KDIST_NODE_NAME_MAX - 1] = 0;
 		v[i].host[KDIST_HOST_NAME_MAX - 1] = 0;
-		if (v[i].local && v[i].creation == creation &&
-		    !strcmp(v[i].name, name)) {
-			if (host)
-				strcpy(host, v[i].host);
-			found = 1;
-			continue;
-		}
-		if (!n)
+		if (v[i].local && v[i].creation == n->creation &&
+		    !strcmp(v[i].name, n->short_name))
 			continue;
 		snprintf(full, sizeof(full), "%s@%s", v[i].name, v[i].host);
 		peer_add(n, full, v[i].creation,
@@ -287,7 +280,7 @@ static int learn_nodes(int fd, const char *name, uint64_t creation,
 			 KDI_PEER_UNREACHABLE : KDI_PEER_UP);
 	}
 	free(v);
-	return found || n ? 0 : -ENOENT;
+	return 0;
 }
 
 static int opts_check(const struct kd_node_opts *o)
@@ -343,6 +336,7 @@ static void *loop_thread(void *arg)
 
 static int open_bind(const char *name, uint64_t *creation, char *host)
 {
+	struct kdist_self me;
 	struct kdist_bind b;
 	int fd, err;
 
@@ -355,10 +349,20 @@ static int open_bind(const char *name, uint64_t *creation, char *host)
 		err = -errno;
 		goto err_close;
 	}
-	*creation = b.creation;
-	err = learn_nodes(fd, name, b.creation, host, NULL);
-	if (err)
+	/* The kernel says who we are: our full name is name@host. */
+	if (ioctl(fd, KDIST_IOC_SELF, &me)) {
+		err = -errno;
 		goto err_close;
+	}
+	me.name[sizeof(me.name) - 1] = 0;
+	me.host[sizeof(me.host) - 1] = 0;
+	if (me.creation != b.creation || strcmp(me.name, name) ||
+	    !me.host[0]) {
+		err = -EPROTO;
+		goto err_close;
+	}
+	strcpy(host, me.host);
+	*creation = b.creation;
 	return fd;
 err_close:
 	close(fd);
@@ -400,7 +404,7 @@ int kd_node_start(const char *name, const struct kd_node_opts *opts,
 	err = kdi_node_new(name, host, creation, fd, &n);
 	if (err)
 		goto err_close;
-	err = learn_nodes(fd, name, creation, NULL, n);
+	err = learn_nodes(n);
 	if (err)
 		goto err_free;
 	err = kdi_node_go(n, opts ? opts->ring_entries : 0,
