@@ -78,9 +78,14 @@ static void node_free(struct kd_node *n)
 	kdi_map_free(&n->waits);
 	kdi_map_free(&n->fns);
 	kdi_map_free(&n->peers);
+	kdi_timers_free(n);
+	kdi_map_free(&n->timers);
+	kdi_watches_free(n);
 	kdi_tx_free(n);
 	if (n->efd >= 0)
 		close(n->efd);
+	pthread_cond_destroy(&n->watch_cond);
+	pthread_cond_destroy(&n->rpc_cond);
 	pthread_mutex_destroy(&n->lock);
 	free(n);
 }
@@ -151,13 +156,15 @@ static void free_lists(struct kd_node *n)
 	kdi_map_free(&n->waits);
 	kdi_map_free(&n->fns);
 	kdi_map_free(&n->peers);
+	kdi_map_free(&n->timers);
 }
 
 static int maps_init(struct kd_node *n)
 {
 	if (kdi_map_init(&n->procs) || kdi_map_init(&n->names) ||
 	    kdi_map_init(&n->mons) || kdi_map_init(&n->waits) ||
-	    kdi_map_init(&n->fns) || kdi_map_init(&n->peers)) {
+	    kdi_map_init(&n->fns) || kdi_map_init(&n->peers) ||
+	    kdi_map_init(&n->timers)) {
 		free_lists(n);
 		return -ENOMEM;
 	}
@@ -181,6 +188,9 @@ int kdi_node_new(const char *name, const char *host, uint64_t creation,
 	kdi_list_init(&n->runq);
 	kdi_list_init(&n->timed);
 	kdi_list_init(&n->rpcq);
+	kdi_list_init(&n->watches);
+	pthread_cond_init(&n->watch_cond, NULL);
+	pthread_cond_init(&n->rpc_cond, NULL);
 	n->tx_cur = &n->txb[0];
 	n->tx_next = &n->txb[1];
 	pthread_mutex_init(&n->lock, NULL);
@@ -197,6 +207,8 @@ int kdi_node_new(const char *name, const char *host, uint64_t creation,
 err_maps:
 	close(n->efd);
 err_efd:
+	pthread_cond_destroy(&n->watch_cond);
+	pthread_cond_destroy(&n->rpc_cond);
 	pthread_mutex_destroy(&n->lock);
 	free(n);
 	return err;
@@ -289,7 +301,8 @@ static int opts_check(const struct kd_node_opts *o)
 
 	if (!o)
 		return 0;
-	if (o->flags || o->resv0 || o->ring_entries > RING_MAX)
+	if (o->flags || o->ring_entries > RING_MAX ||
+	    o->rpc_workers > KD_RPC_WORKERS_MAX)
 		return -EINVAL;
 	for (i = 0; i < KDI_ARRAY_SIZE(o->resv); i++)
 		if (o->resv[i])
@@ -407,12 +420,17 @@ int kd_node_start(const char *name, const struct kd_node_opts *opts,
 	err = learn_nodes(n);
 	if (err)
 		goto err_free;
+	err = kdi_rpc_workers_start(n, opts ? opts->rpc_workers : 0);
+	if (err)
+		goto err_free;
 	err = kdi_node_go(n, opts ? opts->ring_entries : 0,
 			  opts && opts->threaded);
 	if (err)
-		goto err_free;
+		goto err_workers;
 	*node = n;
 	return 0;
+err_workers:
+	kdi_rpc_workers_stop(n);
 err_free:
 	n->fd = -1;
 	node_free(n);
@@ -432,6 +450,8 @@ int kd_node_stop(struct kd_node *n)
 	if (!atomic_compare_exchange_strong(&n->state, &running,
 					    KDI_N_STOPPING))
 		return -EINVAL;
+	/* Handlers running finish; their replies are flushed below. */
+	kdi_rpc_workers_stop(n);
 	if (n->threaded) {
 		uint64_t one = 1;
 
