@@ -18,8 +18,9 @@
  *    or unknown flags give -EINVAL; a payload over KD_MSG_MAX gives
  *    -EMSGSIZE. Nothing is done then.
  *  - Any function may be called from any thread unless its comment says
- *    otherwise. The callbacks of a node (actor callbacks, rpc handlers)
- *    run on the node's loop thread: there, a call that would block on the
+ *    otherwise. The callbacks of a node (actor callbacks, fd watch
+ *    callbacks, rpc handlers unless the node has rpc workers) run on the
+ *    node's loop thread: there, a call that would block on the
  *    loop (kd_rpc_call(), kd_ping(), a kd_receive() that waits,
  *    kd_node_stop()) returns -EDEADLK instead.
  *  - After kd_node_stop() has started, the node handle must not be used
