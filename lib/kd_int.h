@@ -504,6 +504,8 @@ void kdi_watches_free(struct kd_node *n);
 void kdi_rpc_queued(struct kd_node *n);
 /* Starts @count rpc worker threads (0: none). */
 int kdi_rpc_workers_start(struct kd_node *n, unsigned int count);
+/* Is the calling thread one of @n's rpc workers? */
+bool kdi_on_worker(const struct kd_node *n);
 /* Stops and joins them; calls still queued stay queued. */
 void kdi_rpc_workers_stop(struct kd_node *n);
 

@@ -445,7 +445,7 @@ int kd_node_stop(struct kd_node *n)
 
 	if (!n)
 		return -EINVAL;
-	if (kdi_on_loop(n))
+	if (kdi_on_loop(n) || kdi_on_worker(n))
 		return -EDEADLK;
 	if (!atomic_compare_exchange_strong(&n->state, &running,
 					    KDI_N_STOPPING))

@@ -131,11 +131,20 @@ void kdi_rpc_queued(struct kd_node *n)
 		kdi_kick(n);
 }
 
+/* The node whose rpc worker the calling thread is, if any. */
+static __thread struct kd_node *worker_node;
+
+bool kdi_on_worker(const struct kd_node *n)
+{
+	return worker_node == n;
+}
+
 static void *rpc_worker(void *arg)
 {
 	struct kd_node *n = arg;
 	sigset_t all;
 
+	worker_node = n;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	pthread_mutex_lock(&n->lock);

@@ -610,6 +610,43 @@ static void rpc_workers_parallel(void)
 	T_CHECK(c[0].ret == 0 || c[0].ret == -ESHUTDOWN);
 }
 
+static int rpc_stopper(void *arg, const void *args, size_t len, void **reply,
+		       size_t *reply_len)
+{
+	int *r = malloc(sizeof(*r));
+
+	(void)args;
+	(void)len;
+	if (!r)
+		return -ENOMEM;
+	*r = kd_node_stop(arg);
+	*reply = r;
+	*reply_len = sizeof(*r);
+	return 0;
+}
+
+/* A handler on a worker cannot stop its own node: it would wait for itself. */
+static void rpc_worker_stop_refused(void)
+{
+	struct kd_node *n = node_workers("rws", 1);
+	void *reply = NULL;
+	size_t rl = 0;
+	int r = 0;
+
+	T_CHECK(n != NULL);
+	if (!n)
+		return;
+	T_EQ(kd_rpc_register(n, "stop", rpc_stopper, n), 0);
+	T_EQ(kd_rpc_call(n, kd_node_name(n), "stop", NULL, 0, &reply, &rl,
+			 10000), 0);
+	T_EQ(rl, sizeof(r));
+	if (reply && rl == sizeof(r))
+		memcpy(&r, reply, sizeof(r));
+	free(reply);
+	T_EQ(r, -EDEADLK);
+	T_EQ(kd_node_stop(n), 0);
+}
+
 int main(void)
 {
 	T_RUN(timer_basic);
@@ -621,5 +658,6 @@ int main(void)
 	T_RUN(watch_app_driven);
 	T_RUN(rpc_workers_slow_handler);
 	T_RUN(rpc_workers_parallel);
+	T_RUN(rpc_worker_stop_refused);
 	return t_done();
 }

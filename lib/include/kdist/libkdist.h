@@ -175,10 +175,11 @@ int kd_node_start(const char *name, const struct kd_node_opts *opts,
  * loop's thread: the node's own, which is then joined, or the caller),
  * messages already queued for other nodes are flushed for up to a second,
  * and the device is closed, which tells every other node "nodedown,
- * closed". Threads blocked in
- * kd_receive(), kd_rpc_call() or kd_ping() on it return -ESHUTDOWN.
- * Mailbox handles stay valid until kd_mailbox_close(). Not from the
- * node's loop thread (-EDEADLK).
+ * closed". rpc handlers running on worker threads finish first.
+ * Threads blocked in kd_receive(), kd_rpc_call() or kd_ping() on it
+ * return -ESHUTDOWN. Mailbox handles stay valid until
+ * kd_mailbox_close(). Not from the node's loop thread nor from one of its
+ * rpc handlers (-EDEADLK).
  */
 int kd_node_stop(struct kd_node *node);
 
