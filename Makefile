@@ -4,6 +4,7 @@
 #
 #   make              build kmod/kdist.ko and the userspace parts
 #   make lib          libkdist (build/lib); make lib-check runs its tests
+#                     under ASan+UBSan, then lib-tsan (ThreadSanitizer)
 #   make check        install missing dependencies, build, run the unit
 #                     tests and fuzzers briefly, then boot the test VM and
 #                     run every selftest (T=name runs one selftest)
@@ -26,7 +27,7 @@ export KVER KDIR PREFIX
 SRC_DIR := $(CURDIR)
 LINUX_SRC := $(SRC_DIR)/build/linux-source
 
-.PHONY: all module userspace tools lib lib-check selftests deps linux-source \
+.PHONY: all module userspace tools lib lib-check lib-tsan selftests deps linux-source \
 	check unit fuzz vm-check demo vm-shell style install clean
 
 all: module userspace
@@ -44,6 +45,10 @@ lib:
 
 lib-check:
 	$(MAKE) -C tests/lib check
+	$(MAKE) -C tests/lib tsan
+
+lib-tsan:
+	$(MAKE) -C tests/lib tsan
 
 selftests: linux-source tools lib
 	$(MAKE) -C tests/selftests

@@ -4,7 +4,7 @@
  * the network namespace (host) of the opener, as a /dev/net/tun file does;
  * the file holds a reference on that namespace until it is released.
  * KDIST_IOC_BIND makes it a node (node.c); reads, writes and poll then go
- * to the node.
+ * to the node, and KDIST_IOC_SELF tells it its full name and creation.
  *
  * The device is mode 0666: running a node needs no privilege, as opening a
  * TCP socket needs none. Configuring the host does, on the netlink side.
@@ -147,6 +147,21 @@ static long list_nodes(struct file *file, struct kdist_nodes __user *arg)
 	return copy_to_user(arg, &req, sizeof(req)) ? -EFAULT : 0;
 }
 
+/* The bound node's own identity; -ENOTCONN before KDIST_IOC_BIND. */
+static long self(struct file *file, struct kdist_self __user *arg)
+{
+	struct kdist_node *node = file_node(file);
+	struct kdist_self s;
+
+	if (!node)
+		return -ENOTCONN;
+	memset(&s, 0, sizeof(s));
+	strscpy(s.name, node->name, sizeof(s.name));
+	kdist_host_name(node->host, s.host);
+	s.creation = node->creation;
+	return copy_to_user(arg, &s, sizeof(s)) ? -EFAULT : 0;
+}
+
 static long kdist_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	switch (cmd) {
@@ -154,6 +169,8 @@ static long kdist_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return bind(file, (void __user *)arg);
 	case KDIST_IOC_NODES:
 		return list_nodes(file, (void __user *)arg);
+	case KDIST_IOC_SELF:
+		return self(file, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -209,7 +209,7 @@ static void on_rpc_call(struct kd_node *n, const struct kd_pid *from,
 	if (env->len)
 		memcpy(q->args, env->payload, env->len);
 	kdi_list_add_tail(&n->rpcq, &q->link);
-	kdi_kick(n);
+	kdi_rpc_queued(n);
 }
 
 static int rpc_err(int status)

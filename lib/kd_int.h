@@ -237,6 +237,29 @@ struct kdi_rpcq {
 	unsigned char args[];
 };
 
+/* A kd_send_after() timer (timer.c). [L] */
+struct kdi_timer {
+	struct kdi_hnode h;		/* node->timers, key ref */
+	uint64_t at;			/* CLOCK_MONOTONIC ns */
+	size_t idx;			/* place in node->theap */
+	uint64_t src_serial;		/* sender, or 0 */
+	struct kd_pid to;
+	size_t len;
+	unsigned char data[];
+};
+
+/* A kd_node_watch_fd() watch (watch.c). */
+struct kdi_watch {
+	struct kdi_list link;		/* node->watches [L] */
+	int fd;
+	uint32_t events;
+	kd_fd_fn fn;
+	void *arg;
+	bool removed;			/* [L] unwatched: no more callbacks */
+	bool armed;			/* [loop] a poll is in flight */
+	bool cancelling;		/* [loop] its poll remove is sent */
+};
+
 /* What this node knows of another node, from the kernel's events. [L] */
 enum kdi_peer_state {
 	KDI_PEER_UP = 1,
@@ -326,6 +349,19 @@ struct kd_node {
 	uint64_t timer_at;		/* [loop] armed deadline (ns), 0: none */
 	struct __kernel_timespec timer_ts;	/* [loop] */
 	bool quiescing;			/* [loop] kdi_loop_exit() runs */
+
+	struct kdi_map timers;		/* [L] kdi_timer by ref */
+	struct kdi_timer **theap;	/* [L] min-heap on at */
+	size_t theap_len, theap_cap;	/* [L] */
+	struct kdi_list watches;	/* [L] kdi_watch */
+	struct kdi_watch *watch_busy;	/* [L] whose callback runs */
+	pthread_cond_t watch_cond;	/* [L] signalled when it returns */
+	unsigned int watch_armed;	/* [loop] polls in flight */
+
+	pthread_t *workers;		/* rpc worker threads */
+	unsigned int nworkers;		/* set before they start */
+	bool rpc_stop;			/* [L] workers must exit */
+	pthread_cond_t rpc_cond;	/* [L] rpcq has work for workers */
 };
 
 /* The node whose loop the calling thread runs, if any. */
@@ -366,6 +402,8 @@ enum kdi_op {
 	KDI_OP_TIMER = 4,	/* the actor deadline timeout */
 	KDI_OP_TIMER_UPD = 5,	/* a move of that timeout */
 	KDI_OP_CANCEL = 6,	/* the cancel of everything, at exit */
+	KDI_OP_IGNORE = 7,	/* a request whose completion needs nothing */
+	KDI_OP_MAX = 4095,	/* above: a struct kdi_watch pointer */
 };
 int kdi_loop_init(struct kd_node *n, unsigned int entries);
 void kdi_loop_exit(struct kd_node *n);
@@ -441,6 +479,37 @@ void kdi_node_event(struct kd_node *n, const char *node,
 int kdi_rpc_run(struct kd_node *n);
 /* Completes every waiter with @err. [L] */
 void kdi_waits_fail(struct kd_node *n, int err);
+
+/* send.c: sends a user message from serial @src to @to. [L] */
+int kdi_send_pid(struct kd_node *n, uint64_t src, const struct kd_pid *to,
+		 const void *buf, size_t len);
+
+/* timer.c */
+/* The earliest timer (ns), or 0. [L] */
+uint64_t kdi_timers_deadline(struct kd_node *n);
+/* Sends what is due; returns how many. [L] not held. */
+int kdi_timers_run(struct kd_node *n);
+/* Frees every timer. [L] or no other thread. */
+void kdi_timers_free(struct kd_node *n);
+
+/* watch.c */
+/* Arms new watches and cancels ended ones. [loop] [L] not held. */
+void kdi_watches_arm(struct kd_node *n);
+/* A completion of watch @w. [loop] [L] not held. */
+void kdi_watch_cqe(struct kd_node *n, struct kdi_watch *w,
+		   const struct io_uring_cqe *cqe);
+/* Frees every watch; the loop is gone. */
+void kdi_watches_free(struct kd_node *n);
+
+/* rpc.c */
+/* A call was queued on rpcq: wake a worker, or the loop. [L] */
+void kdi_rpc_queued(struct kd_node *n);
+/* Starts @count rpc worker threads (0: none). */
+int kdi_rpc_workers_start(struct kd_node *n, unsigned int count);
+/* Is the calling thread one of @n's rpc workers? */
+bool kdi_on_worker(const struct kd_node *n);
+/* Stops and joins them; calls still queued stay queued. */
+void kdi_rpc_workers_stop(struct kd_node *n);
 
 /* monitor.c */
 void kdi_mon_fire(struct kd_node *n, struct kdi_mon *mon, int reason,

@@ -8,15 +8,19 @@
  *   - one read of the wake-up eventfd in flight (KDI_OP_WAKE): other
  *     threads write it when they queue work for the loop (kdi_kick());
  *   - at most one write of /dev/kdist in flight (KDI_OP_WRITE, tx.c);
- *   - one timeout at the earliest actor deadline (KDI_OP_TIMER), absolute
- *     on CLOCK_MONOTONIC, moved earlier by an update (KDI_OP_TIMER_UPD).
+ *   - one timeout at the earliest deadline, of an actor's receive timeout
+ *     or of a kd_send_after() timer (timer.c) (KDI_OP_TIMER), absolute on
+ *     CLOCK_MONOTONIC, moved earlier by an update (KDI_OP_TIMER_UPD);
+ *   - one multishot poll per file descriptor the application watches
+ *     (watch.c), its user_data the watch itself.
  *
  * So the ring's fd polls readable whenever the loop has work, which is
  * what kd_node_fd() gives applications that drive the loop themselves.
  *
  * One turn (kdi_loop_once): submit, wait if there is nothing to run, reap
- * every completion, run queued rpc calls and runnable actors, then flush
- * the transmit queue and re-arm.
+ * every completion (watch callbacks run here), fire due timers, run queued
+ * rpc calls (unless rpc workers do) and runnable actors, then flush the
+ * transmit queue and re-arm.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -72,14 +76,24 @@ static void arm_wake(struct kd_node *n)
 	n->efd_armed = true;
 }
 
-/* Arms or moves the timeout to the earliest actor deadline. */
+/* The earliest deadline of actors and timers (ns), or 0. [L] */
+static uint64_t next_deadline(struct kd_node *n)
+{
+	uint64_t a = kdi_actors_deadline(n), t = kdi_timers_deadline(n);
+
+	if (!a || (t && t < a))
+		return t;
+	return a;
+}
+
+/* Arms or moves the timeout to the earliest deadline. */
 static void arm_timer(struct kd_node *n)
 {
 	struct io_uring_sqe *sqe;
 	uint64_t at;
 
 	pthread_mutex_lock(&n->lock);
-	at = kdi_actors_deadline(n);
+	at = next_deadline(n);
 	pthread_mutex_unlock(&n->lock);
 	if (!at || (n->timer_at && n->timer_at <= at))
 		return;
@@ -223,6 +237,9 @@ static void on_cqe(struct kd_node *n, const struct io_uring_cqe *cqe)
 		n->timer_at = 0;
 		break;
 	default:
+		if (cqe->user_data > KDI_OP_MAX)
+			kdi_watch_cqe(n, (struct kdi_watch *)(uintptr_t)
+				      cqe->user_data, cqe);
 		break;
 	}
 }
@@ -242,9 +259,10 @@ static bool has_work(struct kd_node *n)
 	bool busy;
 
 	pthread_mutex_lock(&n->lock);
-	busy = !kdi_list_empty(&n->runq) || !kdi_list_empty(&n->rpcq);
+	busy = !kdi_list_empty(&n->runq) ||
+	       (!n->nworkers && !kdi_list_empty(&n->rpcq));
 	if (!busy) {
-		uint64_t at = kdi_actors_deadline(n);
+		uint64_t at = next_deadline(n);
 
 		busy = at && at <= kdi_now_ns();
 	}
@@ -289,6 +307,7 @@ int kdi_loop_once(struct kd_node *n, int timeout_ms)
 		io_uring_submit(&n->ring);
 	}
 	count = reap(n);
+	count += kdi_timers_run(n);
 	count += kdi_rpc_run(n);
 	count += kdi_actors_run(n);
 	count += reap(n);
@@ -296,6 +315,7 @@ int kdi_loop_once(struct kd_node *n, int timeout_ms)
 	arm_read(n);
 	arm_wake(n);
 	arm_timer(n);
+	kdi_watches_arm(n);
 	io_uring_submit(&n->ring);
 	/*
 	 * Work left for the next turn (the run budget ran out, or the last
@@ -326,7 +346,7 @@ void kdi_loop_exit(struct kd_node *n)
 	}
 	io_uring_submit(&n->ring);
 	while ((n->read_armed || n->efd_armed || n->write_inflight ||
-		n->timer_at) && kdi_now_ns() < end) {
+		n->timer_at || n->watch_armed) && kdi_now_ns() < end) {
 		struct __kernel_timespec ts = { .tv_nsec = 10000000 };
 		struct io_uring_cqe *cqe;
 

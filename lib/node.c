@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
  * node.c - a node's life: open and bind /dev/kdist, learn the node's full
- * name and the nodes already up, start the loop (on a thread of its own or
+ * name (KDIST_IOC_SELF) and the nodes already up (KDIST_IOC_NODES), start the loop (on a thread of its own or
  * driven by the application), and stop it all again. Also what the node
  * knows of the other nodes (its peers), which the kernel's events keep up
  * to date (dispatch.c).
@@ -81,9 +81,14 @@ static void node_free(struct kd_node *n)
 	kdi_map_free(&n->waits);
 	kdi_map_free(&n->fns);
 	kdi_map_free(&n->peers);
+	kdi_timers_free(n);
+	kdi_map_free(&n->timers);
+	kdi_watches_free(n);
 	kdi_tx_free(n);
 	if (n->efd >= 0)
 		close(n->efd);
+	pthread_cond_destroy(&n->watch_cond);
+	pthread_cond_destroy(&n->rpc_cond);
 	pthread_mutex_destroy(&n->lock);
 	free(n);
 }
@@ -154,13 +159,15 @@ static void free_lists(struct kd_node *n)
 	kdi_map_free(&n->waits);
 	kdi_map_free(&n->fns);
 	kdi_map_free(&n->peers);
+	kdi_map_free(&n->timers);
 }
 
 static int maps_init(struct kd_node *n)
 {
 	if (kdi_map_init(&n->procs) || kdi_map_init(&n->names) ||
 	    kdi_map_init(&n->mons) || kdi_map_init(&n->waits) ||
-	    kdi_map_init(&n->fns) || kdi_map_init(&n->peers)) {
+	    kdi_map_init(&n->fns) || kdi_map_init(&n->peers) ||
+	    kdi_map_init(&n->timers)) {
 		free_lists(n);
 		return -ENOMEM;
 	}
@@ -184,6 +191,9 @@ int kdi_node_new(const char *name, const char *host, uint64_t creation,
 	kdi_list_init(&n->runq);
 	kdi_list_init(&n->timed);
 	kdi_list_init(&n->rpcq);
+	kdi_list_init(&n->watches);
+	pthread_cond_init(&n->watch_cond, NULL);
+	pthread_cond_init(&n->rpc_cond, NULL);
 	n->tx_cur = &n->txb[0];
 	n->tx_next = &n->txb[1];
 	pthread_mutex_init(&n->lock, NULL);
@@ -206,6 +216,8 @@ int kdi_node_new(const char *name, const char *host, uint64_t creation,
 err_maps:
 	close(n->efd);
 err_efd:
+	pthread_cond_destroy(&n->watch_cond);
+	pthread_cond_destroy(&n->rpc_cond);
 	pthread_mutex_destroy(&n->lock);
 	free(n);
 	return err;
@@ -262,18 +274,17 @@ static void peer_add(struct kd_node *n, const char *name, uint64_t creation,
 }
 
 /*
- * Finds this node's host name in the kernel's list and records the other
- * nodes as peers. Events read later correct what changes meanwhile: they
- * carry creations, so applying one twice does nothing.
+ * Records the other nodes the kernel knows as peers. Events read later
+ * correct what changes meanwhile: they carry creations, so applying one
+ * twice does nothing.
  */
-static int learn_nodes(int fd, const char *name, uint64_t creation,
-		       char *host, struct kd_node *n)
+static int learn_nodes(struct kd_node *n)
 {
 	struct kdist_node_info *v;
 	uint32_t nr, i;
-	int err, found = 0;
+	int err;
 
-	err = nodes_get(fd, &v, &nr);
+	err = nodes_get(n->fd, &v, &nr);
 	if (err)
 		return err;
 	for (i = 0; i < nr; i++) {
@@ -281,14 +292,8 @@ static int learn_nodes(int fd, const char *name, uint64_t creation,
 
 		v[i].name[KDIST_NODE_NAME_MAX - 1] = 0;
 		v[i].host[KDIST_HOST_NAME_MAX - 1] = 0;
-		if (v[i].local && v[i].creation == creation &&
-		    !strcmp(v[i].name, name)) {
-			if (host)
-				strcpy(host, v[i].host);
-			found = 1;
-			continue;
-		}
-		if (!n)
+		if (v[i].local && v[i].creation == n->creation &&
+		    !strcmp(v[i].name, n->short_name))
 			continue;
 		snprintf(full, sizeof(full), "%s@%s", v[i].name, v[i].host);
 		peer_add(n, full, v[i].creation,
@@ -296,7 +301,7 @@ static int learn_nodes(int fd, const char *name, uint64_t creation,
 			 KDI_PEER_UNREACHABLE : KDI_PEER_UP);
 	}
 	free(v);
-	return found || n ? 0 : -ENOENT;
+	return 0;
 }
 
 static int opts_check(const struct kd_node_opts *o)
@@ -305,7 +310,8 @@ static int opts_check(const struct kd_node_opts *o)
 
 	if (!o)
 		return 0;
-	if (o->flags || o->resv0 || o->ring_entries > RING_MAX)
+	if (o->flags || o->ring_entries > RING_MAX ||
+	    o->rpc_workers > KD_RPC_WORKERS_MAX)
 		return -EINVAL;
 	for (i = 0; i < KDI_ARRAY_SIZE(o->resv); i++)
 		if (o->resv[i])
@@ -352,6 +358,7 @@ static void *loop_thread(void *arg)
 
 static int open_bind(const char *name, uint64_t *creation, char *host)
 {
+	struct kdist_self me;
 	struct kdist_bind b;
 	int fd, err;
 
@@ -364,10 +371,20 @@ static int open_bind(const char *name, uint64_t *creation, char *host)
 		err = -errno;
 		goto err_close;
 	}
-	*creation = b.creation;
-	err = learn_nodes(fd, name, b.creation, host, NULL);
-	if (err)
+	/* The kernel says who we are: our full name is name@host. */
+	if (ioctl(fd, KDIST_IOC_SELF, &me)) {
+		err = -errno;
 		goto err_close;
+	}
+	me.name[sizeof(me.name) - 1] = 0;
+	me.host[sizeof(me.host) - 1] = 0;
+	if (me.creation != b.creation || strcmp(me.name, name) ||
+	    !me.host[0]) {
+		err = -EPROTO;
+		goto err_close;
+	}
+	strcpy(host, me.host);
+	*creation = b.creation;
 	return fd;
 err_close:
 	close(fd);
@@ -409,15 +426,20 @@ int kd_node_start(const char *name, const struct kd_node_opts *opts,
 	err = kdi_node_new(name, host, creation, fd, &n);
 	if (err)
 		goto err_close;
-	err = learn_nodes(fd, name, creation, NULL, n);
+	err = learn_nodes(n);
+	if (err)
+		goto err_free;
+	err = kdi_rpc_workers_start(n, opts ? opts->rpc_workers : 0);
 	if (err)
 		goto err_free;
 	err = kdi_node_go(n, opts ? opts->ring_entries : 0,
 			  opts && opts->threaded);
 	if (err)
-		goto err_free;
+		goto err_workers;
 	*node = n;
 	return 0;
+err_workers:
+	kdi_rpc_workers_stop(n);
 err_free:
 	n->fd = -1;
 	node_free(n);
@@ -432,11 +454,13 @@ int kd_node_stop(struct kd_node *n)
 
 	if (!n)
 		return -EINVAL;
-	if (kdi_on_loop(n))
+	if (kdi_on_loop(n) || kdi_on_worker(n))
 		return -EDEADLK;
 	if (!atomic_compare_exchange_strong(&n->state, &running,
 					    KDI_N_STOPPING))
 		return -EINVAL;
+	/* Handlers running finish; their replies are flushed below. */
+	kdi_rpc_workers_stop(n);
 	if (n->threaded) {
 		uint64_t one = 1;
 

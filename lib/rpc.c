@@ -10,14 +10,19 @@
  * stopping (-ESHUTDOWN), or the timeout (-ETIMEDOUT: it may have run; the
  * wait is removed, so a late reply is dropped).
  *
- * The server side queues each call (dispatch.c) and runs it on the loop,
- * unlocked (kdi_rpc_run); the reply goes back to the caller's node and
- * creation, so it never reaches a newer incarnation of the caller.
+ * The server side queues each call (dispatch.c) and runs it unlocked,
+ * either on the loop (kdi_rpc_run) or, if the node has rpc workers
+ * (opts.rpc_workers), on the first free worker thread (rpc_worker), so a
+ * slow function holds up only its worker. Either way the reply goes back
+ * to the caller's node and creation, so it never reaches a newer
+ * incarnation of the caller; a worker's reply is queued under the lock
+ * like any send from another thread.
  *
  * A ping is a KDIST_TX_PING with the wait's ref as cookie; the kernel of
  * the destination answers KDIST_RX_PONG (loop.c).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -118,12 +123,97 @@ static void run_call(struct kd_node *n, struct kdi_rpcq *q)
 	free(reply);
 }
 
+void kdi_rpc_queued(struct kd_node *n)
+{
+	if (n->nworkers)
+		pthread_cond_signal(&n->rpc_cond);
+	else
+		kdi_kick(n);
+}
+
+/* The node whose rpc worker the calling thread is, if any. */
+static __thread struct kd_node *worker_node;
+
+bool kdi_on_worker(const struct kd_node *n)
+{
+	return worker_node == n;
+}
+
+static void *rpc_worker(void *arg)
+{
+	struct kd_node *n = arg;
+	sigset_t all;
+
+	worker_node = n;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&n->lock);
+	for (;;) {
+		struct kdi_rpcq *q;
+
+		while (kdi_list_empty(&n->rpcq) && !n->rpc_stop)
+			pthread_cond_wait(&n->rpc_cond, &n->lock);
+		if (n->rpc_stop)
+			break;
+		q = kdi_container_of(n->rpcq.next, struct kdi_rpcq, link);
+		kdi_list_del(&q->link);
+		run_call(n, q);
+		free(q);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return NULL;
+}
+
+int kdi_rpc_workers_start(struct kd_node *n, unsigned int count)
+{
+	unsigned int i;
+	int err;
+
+	if (!count)
+		return 0;
+	if (count > KD_RPC_WORKERS_MAX)
+		return -EINVAL;
+	n->workers = calloc(count, sizeof(*n->workers));
+	if (!n->workers)
+		return -ENOMEM;
+	for (i = 0; i < count; i++) {
+		err = -pthread_create(&n->workers[i], NULL, rpc_worker, n);
+		if (err)
+			break;
+		/* Written before any call can be queued for the workers. */
+		pthread_mutex_lock(&n->lock);
+		n->nworkers = i + 1;
+		pthread_mutex_unlock(&n->lock);
+	}
+	if (i < count) {
+		kdi_rpc_workers_stop(n);
+		return err;
+	}
+	return 0;
+}
+
+void kdi_rpc_workers_stop(struct kd_node *n)
+{
+	unsigned int i, nr;
+
+	pthread_mutex_lock(&n->lock);
+	n->rpc_stop = true;
+	nr = n->nworkers;
+	pthread_cond_broadcast(&n->rpc_cond);
+	pthread_mutex_unlock(&n->lock);
+	for (i = 0; i < nr; i++)
+		pthread_join(n->workers[i], NULL);
+	free(n->workers);
+	n->workers = NULL;
+	/* nworkers stays: calls queued later wait in rpcq until freed. */
+}
+
 int kdi_rpc_run(struct kd_node *n)
 {
 	int count = 0;
 
 	pthread_mutex_lock(&n->lock);
-	while (!kdi_list_empty(&n->rpcq)) {
+	while (!n->nworkers && !kdi_list_empty(&n->rpcq)) {
 		struct kdi_rpcq *q = kdi_container_of(n->rpcq.next,
 						      struct kdi_rpcq, link);
 

@@ -58,8 +58,7 @@ static int args_check(struct kd_node *n, const void *buf, size_t len)
 	return len > KD_MSG_MAX ? -EMSGSIZE : 0;
 }
 
-/* Sends a user message from serial @src of @n to @to. [L] */
-static int send_pid(struct kd_node *n, uint64_t src, const struct kd_pid *to,
+int kdi_send_pid(struct kd_node *n, uint64_t src, const struct kd_pid *to,
 		    const void *buf, size_t len)
 {
 	struct kdi_env env = {
@@ -101,7 +100,7 @@ int kd_send(struct kd_node *n, const struct kd_pid *to, const void *buf,
 		return -EINVAL;
 	self = kdi_self_pid(n);
 	pthread_mutex_lock(&n->lock);
-	err = send_pid(n, self ? self->serial : 0, to, buf, len);
+	err = kdi_send_pid(n, self ? self->serial : 0, to, buf, len);
 	pthread_mutex_unlock(&n->lock);
 	return err;
 }
@@ -122,7 +121,7 @@ int kd_mailbox_send(struct kd_mailbox *mb, const struct kd_pid *to,
 		return -EINVAL;
 	pthread_mutex_lock(&n->lock);
 	err = mb->p.state == KDI_P_LIVE ?
-	      send_pid(n, mb->p.pid.serial, to, buf, len) : -ESHUTDOWN;
+	      kdi_send_pid(n, mb->p.pid.serial, to, buf, len) : -ESHUTDOWN;
 	pthread_mutex_unlock(&n->lock);
 	return err;
 }
@@ -171,7 +170,7 @@ static int send_name(struct kd_node *n, const char *name,
 		p = kdi_name_find(n, name, strlen(name));
 		if (!p)
 			return -ESRCH;
-		return send_pid(n, env.src_serial, &p->pid, buf, len);
+		return kdi_send_pid(n, env.src_serial, &p->pid, buf, len);
 	}
 	peer = kdi_peer_find(n, nodename);
 	if (!peer || peer->state == KDI_PEER_DOWN)

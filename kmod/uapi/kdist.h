@@ -127,7 +127,9 @@
  * open("/dev/kdist") gives an unbound file in the caller's network
  * namespace. KDIST_IOC_BIND binds a name and makes the file a node,
  * "name@host", with a 64-bit creation that is never reused on that host;
- * the node lives until the file is released. The device node is mode 0666:
+ * the node lives until the file is released. KDIST_IOC_SELF then returns
+ * the node's name, its host's current name and its creation (-ENOTCONN on
+ * an unbound file). The device node is mode 0666:
  * any local user may run a node, as any local user may open a TCP socket;
  * configuration stays behind CAP_NET_ADMIN on the netlink family.
  *
@@ -428,9 +430,17 @@ struct kdist_nodes {
 	__u32 total;		/* out: entries that exist (may exceed count) */
 };
 
+/* What KDIST_IOC_SELF tells a node about itself: it is "name@host". */
+struct kdist_self {
+	char name[KDIST_NODE_NAME_MAX];	/* out: the bound name */
+	char host[KDIST_HOST_NAME_MAX];	/* out: the host's current name */
+	__u64 creation;			/* out: the node's creation */
+};
+
 /* ioctl type byte of /dev/kdist. */
 #define KDIST_IOC_TYPE		0xd1
 #define KDIST_IOC_BIND		_IOWR(KDIST_IOC_TYPE, 1, struct kdist_bind)
 #define KDIST_IOC_NODES		_IOWR(KDIST_IOC_TYPE, 2, struct kdist_nodes)
+#define KDIST_IOC_SELF		_IOR(KDIST_IOC_TYPE, 3, struct kdist_self)
 
 #endif /* _UAPI_KDIST_H */

@@ -4,6 +4,7 @@
  * malformed names and PIDs, oversized payloads and non-zero reserved
  * fields give -EINVAL or -EMSGSIZE, never a crash, and change nothing.
  */
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,9 +52,9 @@ static void node_start_args(void)
 	o.resv[5] = 1;
 	T_EQ(kd_node_start("a", &o, &n), -EINVAL);
 	o.resv[5] = 0;
-	o.resv0 = 1;
+	o.rpc_workers = KD_RPC_WORKERS_MAX + 1;
 	T_EQ(kd_node_start("a", &o, &n), -EINVAL);
-	o.resv0 = 0;
+	o.rpc_workers = 0;
 	o.ring_entries = 1U << 20;
 	T_EQ(kd_node_start("a", &o, &n), -EINVAL);
 	T_CHECK(n == NULL);
@@ -193,10 +194,93 @@ static void proc_args(void)
 	T_EQ(kd_node_stop(n), 0);
 }
 
+static int dummy_fd(struct kd_node *node, int fd, uint32_t revents, void *arg)
+{
+	(void)node;
+	(void)fd;
+	(void)revents;
+	(void)arg;
+	return 0;
+}
+
+static void loop_args(void)
+{
+	struct kd_node *n = t_node("largs", 1);
+	struct kd_pid good = t_pid(kd_node_name(n), kd_node_creation(n), 1);
+	struct kd_pid bad = t_pid("nohost", 1, 1);
+	static char big[KD_MSG_MAX + 1];
+	uint64_t ref = 0;
+	int p[2];
+
+	T_EQ(kd_send_after(NULL, &good, 1, "x", 1, &ref), -EINVAL);
+	T_EQ(kd_send_after(n, NULL, 1, "x", 1, &ref), -EINVAL);
+	T_EQ(kd_send_after(n, &bad, 1, "x", 1, &ref), -EINVAL);
+	T_EQ(kd_send_after(n, &good, -1, "x", 1, &ref), -EINVAL);
+	T_EQ(kd_send_after(n, &good, 1, NULL, 1, &ref), -EINVAL);
+	T_EQ(kd_send_after(n, &good, 1, big, sizeof(big), &ref), -EMSGSIZE);
+	T_EQ(ref, 0);
+	T_EQ(kd_send_after(n, &good, 100000, NULL, 0, &ref), 0);
+	T_EQ(kd_timer_cancel(NULL, ref), -EINVAL);
+	T_EQ(kd_timer_cancel(n, 0), -EINVAL);
+	T_EQ(kd_timer_cancel(n, ref + 1000), -ENOENT);
+	T_CHECK(kd_timer_cancel(n, ref) > 99000);
+	T_EQ(kd_timer_cancel(n, ref), -ENOENT);
+
+	T_EQ(pipe(p), 0);
+	T_EQ(kd_node_watch_fd(NULL, p[0], POLLIN, dummy_fd, NULL), -EINVAL);
+	T_EQ(kd_node_watch_fd(n, p[0], 0, dummy_fd, NULL), -EINVAL);
+	T_EQ(kd_node_watch_fd(n, p[0], 0x8000, dummy_fd, NULL), -EINVAL);
+	T_EQ(kd_node_watch_fd(n, p[0], POLLIN, NULL, NULL), -EINVAL);
+	T_EQ(kd_node_watch_fd(n, -1, POLLIN, dummy_fd, NULL), -EBADF);
+	T_EQ(kd_node_watch_fd(n, 100000, POLLIN, dummy_fd, NULL), -EBADF);
+	T_EQ(kd_node_unwatch_fd(NULL, p[0]), -EINVAL);
+	T_EQ(kd_node_unwatch_fd(n, -1), -EINVAL);
+	T_EQ(kd_node_unwatch_fd(n, p[0]), -ENOENT);
+	T_EQ(kd_node_watch_fd(n, p[1], POLLOUT, dummy_fd, NULL), 0);
+	T_EQ(kd_node_watch_fd(n, p[1], POLLIN, dummy_fd, NULL), -EEXIST);
+	T_EQ(kd_node_unwatch_fd(n, p[1]), 0);
+	T_EQ(kdi_rpc_workers_start(n, KD_RPC_WORKERS_MAX + 1), -EINVAL);
+	T_EQ(kd_node_stop(n), 0);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* After kd_node_stop() began: -ESHUTDOWN, seen from a live mailbox's node. */
+static void after_stop(void)
+{
+	struct kd_node *n = t_node("astop", 1);
+	struct kd_pid good;
+	struct kd_mailbox *mb;
+	struct kd_msg *m = NULL;
+	uint64_t ref;
+	int p[2];
+
+	T_EQ(pipe(p), 0);
+	T_EQ(kd_mailbox_open(n, &mb), 0);
+	good = *kd_mailbox_pid(mb);
+	T_EQ(kd_node_stop(n), 0);
+	/* The mailbox keeps the node's memory; every call says it stopped. */
+	T_EQ(kd_receive(mb, &m, 10, NULL, NULL), -ESHUTDOWN);
+	T_EQ(kd_mailbox_send(mb, &good, "x", 1), -ESHUTDOWN);
+	T_EQ(kd_send(n, &good, "x", 1), -ESHUTDOWN);
+	T_EQ(kd_send_after(n, &good, 1, "x", 1, &ref), -ESHUTDOWN);
+	T_EQ(kd_node_watch_fd(n, p[0], POLLIN, dummy_fd, NULL), -ESHUTDOWN);
+	T_EQ(kd_spawn(n, &(struct kd_actor_ops){ .handle_msg = dummy_msg },
+		      NULL, NULL), -ESHUTDOWN);
+	T_EQ(kd_rpc_register(n, "f", dummy_fn, NULL), -ESHUTDOWN);
+	T_EQ(kd_node_run_once(n, 0), -EINVAL);	/* was threaded */
+	T_EQ(kd_node_stop(n), -EINVAL);		/* once */
+	kd_mailbox_close(mb);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	T_RUN(node_start_args);
 	T_RUN(node_args);
 	T_RUN(proc_args);
+	T_RUN(loop_args);
+	T_RUN(after_stop);
 	return t_done();
 }

@@ -4,10 +4,12 @@
  * node (without the kernel), between two nodes of one host, and across
  * hosts (batched writes, a lone message written at once, order kept, also
  * from several threads); registered names; ping; nodes(); rpc and its
- * errors.
+ * errors; rpc served by worker threads.
  *
  *   kdlib-0 "alpha" 10.77.0.1: na, na2 --- bridge --- 10.77.0.2 "beta": nb
  */
+#include <stdatomic.h>
+
 #include "kd_net.h"
 #include "kd_lib.h"
 #include "kselftest_harness.h"
@@ -380,6 +382,83 @@ TEST_F_TIMEOUT(two, rpc, 180)
 	ASSERT_EQ(0, kd_rpc_call(self->a, "na@alpha", "fib", &n, sizeof(n),
 				 &reply, &len, REPLY_MS));
 	free(reply);
+}
+
+static atomic_int napping;
+
+/* Sleeps 2 s; napping says it started. */
+static int nap_flag(void *arg, const void *args, size_t len, void **reply,
+		    size_t *reply_len)
+{
+	atomic_store(&napping, 1);
+	usleep(2000 * 1000);
+	*reply = strdup("rested");
+	*reply_len = 6;
+	return 0;
+}
+
+struct nap_call {
+	struct kd_node *n;
+	int err;
+	char reply[8];
+};
+
+static void *call_nap(void *arg)
+{
+	struct nap_call *c = arg;
+	void *reply = NULL;
+	size_t len = 0;
+
+	c->err = kd_rpc_call(c->n, "nw@beta", "nap", NULL, 0, &reply, &len,
+			     3 * REPLY_MS);
+	if (!c->err && len < sizeof(c->reply))
+		memcpy(c->reply, reply, len);
+	free(reply);
+	return NULL;
+}
+
+/*
+ * A node with rpc workers, across hosts: while one handler sleeps on a
+ * worker, other calls are answered by the other worker and the node's
+ * actors keep answering; the replies written from worker threads reach
+ * the caller.
+ */
+TEST_F_TIMEOUT(two, rpc_workers_remote, 180)
+{
+	struct kd_node_opts o = { .threaded = 1, .rpc_workers = 2 };
+	struct nap_call c = { .n = self->a };
+	struct kd_node *w = NULL;
+	struct kd_pid e;
+	uint32_t n = 50;
+	void *reply = NULL;
+	size_t len = 0;
+	uint64_t r = 0;
+	pthread_t th;
+	int i;
+
+	ASSERT_EQ(0, t_enter(PFX "-1"));
+	ASSERT_EQ(0, kd_node_start("nw", &o, &w));
+	ASSERT_EQ(0, kd_rpc_register(w, "nap", nap_flag, NULL));
+	ASSERT_EQ(0, kd_rpc_register(w, "fib", fib, NULL));
+	ASSERT_EQ(0, kd_spawn(w, &t_echo_ops, NULL, &e));
+	ASSERT_EQ(0, t_ping_until(self->a, "nw@beta", UP_MS));
+	ASSERT_EQ(0, pthread_create(&th, NULL, call_nap, &c));
+	for (i = 0; i < 1000 && !atomic_load(&napping); i++)
+		usleep(10 * 1000);
+	ASSERT_EQ(1, atomic_load(&napping));
+	/* The nap holds one worker; the other serves, the loop echoes. */
+	ASSERT_EQ(0, kd_rpc_call(self->a, "nw@beta", "fib", &n, sizeof(n),
+				 &reply, &len, REPLY_MS));
+	ASSERT_EQ(sizeof(r), len);
+	memcpy(&r, reply, sizeof(r));
+	free(reply);
+	EXPECT_EQ(12586269025ull, r);
+	ASSERT_EQ(0, kd_mailbox_send(self->mb, &e, "awake", 5));
+	EXPECT_EQ(0, t_recv_text(self->mb, "awake", REPLY_MS));
+	pthread_join(th, NULL);
+	EXPECT_EQ(0, c.err);
+	EXPECT_STREQ("rested", c.reply);
+	EXPECT_EQ(0, kd_node_stop(w));
 }
 
 TEST_HARNESS_MAIN

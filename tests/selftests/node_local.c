@@ -95,6 +95,36 @@ TEST(bind_errors)
 	close(fd);
 }
 
+/* KDIST_IOC_SELF: the node's own name, host and creation; unbound: error. */
+TEST(self_ioctl)
+{
+	struct kdist_self s;
+	uint64_t c = 0;
+	int fd, fd2;
+
+	fresh_host(_metadata);
+	fd = t_node("me", 0, &c);
+	ASSERT_LE(0, fd);
+	memset(&s, 0x55, sizeof(s));
+	ASSERT_EQ(0, ioctl(fd, KDIST_IOC_SELF, &s));
+	EXPECT_STREQ("me", s.name);
+	EXPECT_STREQ("h1", s.host);
+	EXPECT_EQ(c, s.creation);
+	/* Unused bytes are zeroed, never stale kernel memory. */
+	EXPECT_EQ(0, s.name[sizeof(s.name) - 1]);
+	EXPECT_EQ(0, s.host[sizeof(s.host) - 1]);
+	/* An unbound file has no identity. */
+	fd2 = open("/dev/kdist", O_RDWR);
+	ASSERT_LE(0, fd2);
+	EXPECT_EQ(-1, ioctl(fd2, KDIST_IOC_SELF, &s));
+	EXPECT_EQ(ENOTCONN, errno);
+	/* A bad buffer is a clean -EFAULT. */
+	EXPECT_EQ(-1, ioctl(fd, KDIST_IOC_SELF, (void *)8));
+	EXPECT_EQ(EFAULT, errno);
+	close(fd2);
+	close(fd);
+}
+
 TEST_F(two, send_and_receive)
 {
 	const char *addrs[] = { "b", "b@h1" };

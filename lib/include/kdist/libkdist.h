@@ -18,8 +18,9 @@
  *    or unknown flags give -EINVAL; a payload over KD_MSG_MAX gives
  *    -EMSGSIZE. Nothing is done then.
  *  - Any function may be called from any thread unless its comment says
- *    otherwise. The callbacks of a node (actor callbacks, rpc handlers)
- *    run on the node's loop thread: there, a call that would block on the
+ *    otherwise. The callbacks of a node (actor callbacks, fd watch
+ *    callbacks, rpc handlers unless the node has rpc workers) run on the
+ *    node's loop thread: there, a call that would block on the
  *    loop (kd_rpc_call(), kd_ping(), a kd_receive() that waits,
  *    kd_node_stop()) returns -EDEADLK instead.
  *  - After kd_node_stop() has started, the node handle must not be used
@@ -38,9 +39,13 @@
 extern "C" {
 #endif
 
-/* Version of this header; the library's ABI is LIBKDIST_0.1 and 0.2. */
+/*
+ * Version of this header. The library's ABI is LIBKDIST_0.1, plus
+ * LIBKDIST_0.2 for the timers, fd watches, rpc workers and the cluster
+ * services (global names, process groups).
+ */
 #define KD_VERSION_MAJOR	0
-#define KD_VERSION_MINOR	1
+#define KD_VERSION_MINOR	2
 
 /* Registered names and rpc function names: bytes, including the NUL. */
 #define KD_NAME_MAX		64
@@ -50,6 +55,8 @@ extern "C" {
 #define KD_PID_STR_MAX		(KD_NODE_MAX + 44)
 /* Largest payload of one message, in bytes (1 MiB less the envelope). */
 #define KD_MSG_MAX		((1U << 20) - 128)
+/* Most rpc worker threads a node may have (kd_node_opts.rpc_workers). */
+#define KD_RPC_WORKERS_MAX	64
 /* A timeout of this many milliseconds never expires. */
 #define KD_INFINITY		(-1)
 
@@ -147,7 +154,12 @@ struct kd_node_opts {
 	/* io_uring submission queue entries; 0 means 64. */
 	uint32_t ring_entries;
 	uint32_t flags;		/* none defined: must be 0 */
-	uint32_t resv0;		/* must be 0 */
+	/*
+	 * rpc handlers: 0 runs them on the loop thread (a slow handler then
+	 * holds up the node); N (at most KD_RPC_WORKERS_MAX) runs them on a
+	 * pool of N threads of their own, where they may block.
+	 */
+	uint32_t rpc_workers;
 	uint64_t resv[6];	/* must be 0 */
 };
 
@@ -169,10 +181,11 @@ int kd_node_start(const char *name, const struct kd_node_opts *opts,
  * loop's thread: the node's own, which is then joined, or the caller),
  * messages already queued for other nodes are flushed for up to a second,
  * and the device is closed, which tells every other node "nodedown,
- * closed". Threads blocked in
- * kd_receive(), kd_rpc_call() or kd_ping() on it return -ESHUTDOWN.
- * Mailbox handles stay valid until kd_mailbox_close(). Not from the
- * node's loop thread (-EDEADLK).
+ * closed". rpc handlers running on worker threads finish first.
+ * Threads blocked in kd_receive(), kd_rpc_call() or kd_ping() on it
+ * return -ESHUTDOWN. Mailbox handles stay valid until
+ * kd_mailbox_close(). Not from the node's loop thread nor from one of its
+ * rpc handlers (-EDEADLK).
  */
 int kd_node_stop(struct kd_node *node);
 
@@ -475,7 +488,11 @@ int kd_exit(struct kd_node *node, const struct kd_pid *to, int reason);
  * An rpc handler: reads @len bytes of arguments at @args; on success
  * returns 0 with *@reply pointing to *@reply_len bytes allocated with
  * malloc() (the library frees them; NULL with 0 is an empty reply), or
- * returns -errno for "the function failed". It runs on the loop thread.
+ * returns -errno for "the function failed". It runs on the loop thread
+ * (then it must not block, as an actor callback), or, if the node was
+ * started with opts.rpc_workers, on one of the node's rpc worker threads,
+ * several at a time: then it may block and call any function, but it
+ * must do its own locking of what it shares.
  */
 typedef int (*kd_rpc_fn)(void *arg, const void *args, size_t len,
 			 void **reply, size_t *reply_len);
@@ -508,6 +525,65 @@ int kd_rpc_unregister(struct kd_node *node, const char *name);
 int kd_rpc_call(struct kd_node *node, const char *nodename, const char *fn,
 		const void *args, size_t len, void **reply, size_t *reply_len,
 		int timeout_ms);
+
+/* ---- Timers ---- */
+
+/*
+ * kd_send_after sends @len bytes at @buf to process @to in @ms
+ * milliseconds (0: at the loop's next turn), as erlang:send_after/3. The
+ * payload is copied now. At expiry, on the node's loop, the message goes
+ * as kd_send() would send it then, from the process that called
+ * kd_send_after (an actor of @node, else no process); a destination then
+ * gone makes the message dropped and counted (stats.dropped), never an
+ * error. *@ref (if @ref is not NULL) identifies the timer for
+ * kd_timer_cancel(). Any thread. Errors: -EINVAL (bad node, PID or @ms
+ * below 0), -EMSGSIZE over KD_MSG_MAX, -ESHUTDOWN once the node stops
+ * (pending timers are then discarded).
+ */
+int kd_send_after(struct kd_node *node, const struct kd_pid *to, int ms,
+		  const void *buf, size_t len, uint64_t *ref);
+
+/*
+ * kd_timer_cancel cancels timer @ref of @node, as erlang:cancel_timer/1.
+ * Returns the milliseconds that were left (0 if it was due but not yet
+ * sent): the message will never be sent. -ENOENT if there is no such
+ * timer: it fired (its message is sent) or was cancelled. -EINVAL for a
+ * NULL node or ref 0.
+ */
+int kd_timer_cancel(struct kd_node *node, uint64_t ref);
+
+/* ---- File descriptors on the loop ---- */
+
+/*
+ * A watch callback: @revents are the poll(2) events that occurred on @fd
+ * (POLLERR and POLLHUP are always reported). POLLNVAL alone means the
+ * poll itself failed (say @fd was closed before the loop could watch it):
+ * the watch has ended. Return 0 to keep watching, nonzero to end the
+ * watch. It runs on the node's loop thread, like an actor callback.
+ */
+typedef int (*kd_fd_fn)(struct kd_node *node, int fd, uint32_t revents,
+			void *arg);
+
+/*
+ * kd_node_watch_fd makes the node's loop watch @fd for @events (POLLIN,
+ * POLLOUT, POLLPRI, POLLRDHUP, or a mix) with one multishot io_uring
+ * poll, and call @fn(@node, @fd, revents, @arg) each time they occur
+ * (level-triggered: while @fd stays readable, @fn keeps being called).
+ * One watch per fd. The fd stays the caller's: end the watch before
+ * closing it. Any thread. Errors: -EINVAL (bad node, events or @fn),
+ * -EBADF (@fd is not open), -EEXIST (@fd is already watched), -ESHUTDOWN
+ * once the node stops.
+ */
+int kd_node_watch_fd(struct kd_node *node, int fd, uint32_t events,
+		     kd_fd_fn fn, void *arg);
+
+/*
+ * kd_node_unwatch_fd ends the watch of @fd: once it returns, @fn is not
+ * running for @fd and will not be called again (from @fn itself: not
+ * called again after it returns), so the caller may close @fd. -ENOENT if
+ * @fd is not watched, -EINVAL for a bad node or fd.
+ */
+int kd_node_unwatch_fd(struct kd_node *node, int fd);
 
 /* ---- Global names (LIBKDIST_0.2) ---- */
 
