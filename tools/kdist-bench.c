@@ -12,7 +12,8 @@
  * Paths: dev (two /dev/kdist nodes; uring: the same, driven by io_uring),
  * tcp (a TCP connection, TCP_NODELAY,
  * the same framing and batching), unix (a Unix stream socket pair, same
- * host only) and actor (libkdist, not built yet). Across hosts the baseline
+ * host only) and actor (libkdist actors on a node a side, bench/actor.c;
+ * reported against dev too). Across hosts the baseline
  * is tcp, on one host it is unix; it runs by default, and every other path
  * is reported as a ratio to it.
  *
@@ -161,7 +162,8 @@ static void usage(FILE *f)
 "  --cross-host        two hosts (netns) over veth and a bridge (default)\n"
 "  --same-host         both ends on one host\n"
 "  -p, --path LIST     dev,uring,tcp,unix,actor (default: dev and the\n"
-"                      baseline); uring is dev driven by io_uring\n"
+"                      baseline); uring is dev driven by io_uring, actor\n"
+"                      is libkdist actors (also shown as a ratio to dev)\n"
 "      --no-baseline   do not add the baseline path (tcp across hosts,\n"
 "                      unix on one host)\n"
 "  -s, --size BYTES    payload per message (default %d; K and M suffixes)\n"
@@ -276,8 +278,36 @@ static void header(const struct report *rp)
 	       "; round trips in µs (CLOCK_MONOTONIC)" : "");
 }
 
+/* The result of path @p in @rp, if it ran and succeeded. */
+static const struct result *find_ok(const struct report *rp, enum path p)
+{
+	int i;
+
+	for (i = 0; i < rp->nres; i++)
+		if (rp->res[i].path == p && rp->res[i].ok)
+			return &rp->res[i];
+	return NULL;
+}
+
+/* What the actor path adds over dev, the path it runs on, if both ran. */
+static const struct result *dev_of_actor(const struct report *rp,
+					 const struct result *r)
+{
+	return r->path == PATH_ACTOR && r->ok ? find_ok(rp, PATH_DEV) : NULL;
+}
+
 static void print_ratio_pp(const struct report *rp, const struct result *r)
 {
+	const struct result *d = dev_of_actor(rp, r);
+
+	if (rp->base < 0) {
+		if (d)
+			printf("  vs dev p50 %.2fx p99 %.2fx",
+			       pct_us(r, 50) / pct_us(d, 50),
+			       pct_us(r, 99) / pct_us(d, 99));
+		return;
+	}
+
 	const struct result *b = &rp->res[rp->base];
 
 	if (r == b) {
@@ -288,6 +318,10 @@ static void print_ratio_pp(const struct report *rp, const struct result *r)
 		printf("  p50 %.2fx  p99 %.2fx", pct_us(r, 50) / pct_us(b, 50),
 		       pct_us(r, 99) / pct_us(b, 99));
 	}
+	if (d)
+		printf("  (vs dev p50 %.2fx p99 %.2fx)",
+		       pct_us(r, 50) / pct_us(d, 50),
+		       pct_us(r, 99) / pct_us(d, 99));
 }
 
 static void table_pingpong(const struct report *rp)
@@ -346,6 +380,9 @@ static void table_stream(const struct report *rp)
 			printf("  msgs/s %.2fx  B/s %.2fx",
 			       msgs_per_s(r) / msgs_per_s(b),
 			       bytes_per_s(r) / bytes_per_s(b));
+		if (dev_of_actor(rp, r) && msgs_per_s(dev_of_actor(rp, r)) > 0)
+			printf("  (vs dev msgs/s %.2fx)", msgs_per_s(r) /
+			       msgs_per_s(dev_of_actor(rp, r)));
 		printf("\n");
 	}
 }
@@ -414,6 +451,13 @@ static void json_report(FILE *f, const struct report *rp)
 				fprintf(f, ",\"ratio_p50\":%.4f,\"ratio_p99\":%.4f",
 				       pct_us(r, 50) / pct_us(b, 50),
 				       pct_us(r, 99) / pct_us(b, 99));
+			if (dev_of_actor(rp, r))
+				fprintf(f, ",\"ratio_dev_p50\":%.4f,"
+					"\"ratio_dev_p99\":%.4f",
+					pct_us(r, 50) /
+					pct_us(dev_of_actor(rp, r), 50),
+					pct_us(r, 99) /
+					pct_us(dev_of_actor(rp, r), 99));
 		} else {
 			fprintf(f, ",\"messages\":%llu,\"bytes\":%llu,"
 			       "\"seconds\":%.4f,\"msgs_per_s\":%.1f,"
@@ -793,10 +837,6 @@ static int choose_paths(struct opts *o, int *base)
 {
 	enum path bp = o->cross_host ? PATH_TCP : PATH_UNIX;
 
-	if (o->paths & (1u << PATH_ACTOR)) {
-		fprintf(stderr, "actor path: libkdist not built yet\n");
-		o->paths &= ~(1u << PATH_ACTOR);
-	}
 	if (o->cross_host && (o->paths & (1u << PATH_UNIX))) {
 		fprintf(stderr, "unix path: not applicable across hosts "
 			"(a Unix socket does not leave its host)\n");

@@ -6,6 +6,7 @@
  *   bench/hosts.c    network namespaces and kdist hosts over netlink
  *   bench/wire.c     the paths: /dev/kdist nodes, TCP and Unix sockets
  *   bench/run.c      ping-pong and stream, each as two processes
+ *   bench/actor.c    the same on libkdist actors
  *   bench/mem.c      kernel memory of idle links and queued messages
  */
 #ifndef KDIST_BENCH_H
@@ -37,7 +38,7 @@ enum path {
 	PATH_URING,	/* the same nodes, driven by io_uring */
 	PATH_TCP,	/* a TCP connection, TCP_NODELAY */
 	PATH_UNIX,	/* a Unix stream socket pair */
-	PATH_ACTOR,	/* libkdist actors (not built yet) */
+	PATH_ACTOR,	/* libkdist actors, one node a side */
 	PATH_COUNT
 };
 
@@ -145,6 +146,50 @@ int ep_send_all(struct ep *e, const void *buf, size_t len);
 /* Receives what one read() gives: messages and payload bytes completed. */
 int ep_recv(struct ep *e, uint64_t *msgs, uint64_t *bytes, bool *eof);
 size_t ep_frame_len(enum path path, const char *peer, uint32_t size);
+
+
+/* The longest PID text of libkdist (KD_PID_STR_MAX), for the actor path. */
+#define PID_STR_MAX	172
+
+/* What the processes of a run share with the parent (an anonymous mmap). */
+struct shared {
+	char error[160];
+	uint64_t t_start;	/* stream: the sender's first write */
+	uint64_t t_last;	/* stream: the last message read */
+	uint64_t sent, received, bytes;
+	uint64_t wall_ns;	/* pingpong: the measured round trips */
+	char server_pid[PID_STR_MAX];	/* actor: the server actor's PID */
+	uint64_t samples[];	/* pingpong: round-trip times, ns */
+};
+
+/* Everything the sides of a run need to know. */
+struct run {
+	const struct opts *o;
+	enum path path;
+	struct shared *sh;
+	unsigned int batch;
+	char server_ns[64], client_ns[64];
+	char server_host[64], client_host[64];
+	char server_ip[32];
+	char server_node[KDIST_NODE_NAME_MAX], client_node[KDIST_NODE_NAME_MAX];
+	int unix_fds[2];
+	int ready[2];		/* the server writes one byte when ready */
+};
+
+/* run.c, for the sides of a run (children): */
+void run_fail(struct run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+void run_enter(struct run *r, bool server);
+void run_ready(struct run *r);
+void run_progress(const struct run *r, uint64_t done, uint64_t total,
+		  uint64_t *last);
+void run_progress_clear(const struct run *r);
+
+/* actor.c: the sides of a run on the actor path (libkdist). */
+void actor_echo(struct run *r) __attribute__((noreturn));
+void actor_client(struct run *r) __attribute__((noreturn));
+void actor_receiver(struct run *r) __attribute__((noreturn));
+void actor_sender(struct run *r) __attribute__((noreturn));
 
 /* run.c */
 int run_pingpong(const struct opts *o, enum path path, struct result *r);
