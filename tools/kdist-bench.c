@@ -5,7 +5,7 @@
  *
  *   kdist-bench [OPTIONS] pingpong     round-trip latency
  *   kdist-bench [OPTIONS] stream       one-way throughput
- *   kdist-bench [OPTIONS] fanout       1 -> N and N -> 1 (not yet)
+ *   kdist-bench [OPTIONS] fanout       1 -> N and N -> 1
  *   kdist-bench mem [OPTIONS]          kernel memory of links and messages
  *   kdist-bench setup | teardown       the benchmark's namespaces
  *
@@ -50,6 +50,7 @@
 #define DEF_WARMUP	500
 #define DEF_SECONDS	3.0
 #define DEF_ROUNDS	3
+#define DEF_FAN		4
 /* Bins of the latency histogram (--plot). */
 #define PLOT_BINS	120
 
@@ -154,7 +155,9 @@ static void usage(FILE *f)
 "Modes:\n"
 "  pingpong            round trips of one message; latency percentiles\n"
 "  stream              one-way, as fast as backpressure allows; msgs/s, B/s\n"
-"  fanout              1 -> N and N -> 1 (not implemented yet)\n"
+"  fanout              1 -> N (one client, N echoes: scatter and gather)\n"
+"                      and N -> 1 (N clients of one echo, at once);\n"
+"                      latency percentiles and messages per second\n"
 "  mem                 kernel memory of idle links and queued messages\n"
 "  setup, teardown     make (or remove) the namespaces kdbench-0/-1 to keep\n"
 "\n"
@@ -176,6 +179,8 @@ static void usage(FILE *f)
 "  -r, --rounds N      split each path's run in N parts, interleaved with\n"
 "                      the other paths' (default %d), so that a load that\n"
 "                      drifts on the machine weighs on all paths alike\n"
+"      --fan N         fanout: N (default %d, at most %d)\n"
+"      --direction D   fanout: out (1 -> N), in (N -> 1) or both (default)\n"
 "      --cpu N[,M]     pin both sides to CPU N, or the server (echo,\n"
 "                      receiver) to N and the client to M\n"
 "      --json          machine-readable output (JSON) instead of the table\n"
@@ -189,7 +194,8 @@ static void usage(FILE *f)
 "  -v, --verbose       show the commands run to make namespaces\n"
 "  -h, --help          this text\n"
 "  -V, --version\n",
-		DEF_SIZE, DEF_COUNT, DEF_WARMUP, DEF_SECONDS, DEF_ROUNDS);
+		DEF_SIZE, DEF_COUNT, DEF_WARMUP, DEF_SECONDS, DEF_ROUNDS,
+		DEF_FAN, FAN_MAX);
 }
 
 /* ---- Statistics ---- */
@@ -245,6 +251,26 @@ struct report {
 	int base;		/* index in res of the baseline, or -1 */
 };
 
+/* "1 -> 4" or "4 -> 1". */
+static const char *fan_label(const struct opts *o)
+{
+	static char buf[32];
+
+	if (o->fan_dir == FAN_OUT)
+		snprintf(buf, sizeof(buf), "1 -> %u", o->fan);
+	else
+		snprintf(buf, sizeof(buf), "%u -> 1", o->fan);
+	return buf;
+}
+
+/* Samples per second, or for fanout messages per second (both ways). */
+static double rate(const struct report *rp, const struct result *r)
+{
+	if (r->wall_s <= 0)
+		return 0;
+	return (rp->o->mode == MODE_FANOUT ? r->msgs : r->n) / r->wall_s;
+}
+
 static void header(const struct report *rp)
 {
 	const struct opts *o = rp->o;
@@ -253,11 +279,27 @@ static void header(const struct report *rp)
 
 	uname(&u);
 	fmt_size(size, sizeof(size), o->size);
-	printf("%s %s: %s, %s payload\n", PROG,
-	       o->mode == MODE_PINGPONG ? "pingpong" : "stream",
-	       o->cross_host ? "cross-host (bench0 -> bench1 over veth and a "
-	       "bridge)" : "same-host (bench0)", size);
-	if (o->mode == MODE_PINGPONG)
+	if (o->mode == MODE_FANOUT) {
+		printf("%s fanout %s: %s, %s payload\n", PROG,
+		       fan_label(o), o->cross_host ? "cross-host (the 1 on "
+		       "bench0, the N on bench1)" : "same-host (bench0)", size);
+		printf("  %s\n  %llu samples a path, in %u interleaved rounds "
+		       "each after %llu warm-up rounds\n", o->fan_dir ==
+		       FAN_OUT ? "a sample: one message to each of the N "
+		       "echoes and all N answers (scatter, gather)" :
+		       "a sample: one round trip of one of N clients "
+		       "of one echo, all at once",
+		       (unsigned long long)o->count, o->rounds,
+		       (unsigned long long)o->warmup);
+	} else {
+		printf("%s %s: %s, %s payload\n", PROG,
+		       o->mode == MODE_PINGPONG ? "pingpong" : "stream",
+		       o->cross_host ? "cross-host (bench0 -> bench1 over veth "
+		       "and a bridge)" : "same-host (bench0)", size);
+	}
+	if (o->mode == MODE_FANOUT)
+		;
+	else if (o->mode == MODE_PINGPONG)
 		printf("  %llu round trips a path, in %u interleaved rounds "
 		       "each after %llu warm-up round trips\n",
 		       (unsigned long long)o->count, o->rounds,
@@ -274,8 +316,8 @@ static void header(const struct report *rp)
 	else
 		printf("server on CPU %d, client on CPU %d", o->cpu_server,
 		       o->cpu_client);
-	printf("%s\n\n", o->mode == MODE_PINGPONG ?
-	       "; round trips in µs (CLOCK_MONOTONIC)" : "");
+	printf("%s\n\n", o->mode != MODE_STREAM ?
+	       "; times in µs (CLOCK_MONOTONIC)" : "");
 }
 
 /* The result of path @p in @rp, if it ran and succeeded. */
@@ -324,6 +366,20 @@ static void print_ratio_pp(const struct report *rp, const struct result *r)
 		       pct_us(r, 99) / pct_us(d, 99));
 }
 
+static void print_ratio_fan(const struct report *rp, const struct result *r)
+{
+	const struct result *b = &rp->res[rp->base];
+
+	if (r == b)
+		printf("  baseline");
+	else if (!b->ok || rate(rp, b) <= 0)
+		printf("  -");
+	else
+		printf("  p50 %.2fx  p99 %.2fx  msgs/s %.2fx",
+		       pct_us(r, 50) / pct_us(b, 50),
+		       pct_us(r, 99) / pct_us(b, 99), rate(rp, r) / rate(rp, b));
+}
+
 static void table_pingpong(const struct report *rp)
 {
 	const char *base = rp->base >= 0 ? path_name(rp->res[rp->base].path) :
@@ -331,7 +387,8 @@ static void table_pingpong(const struct report *rp)
 	int i;
 
 	printf("%-6s %9s %9s %9s %9s %9s %9s %9s", "path", "p50", "p90",
-	       "p99", "p99.9", "max", "mean", "rt/s");
+	       "p99", "p99.9", "max", "mean",
+	       rp->o->mode == MODE_FANOUT ? "msgs/s" : "rt/s");
 	if (base)
 		printf("  vs %s", base);
 	printf("\n");
@@ -346,8 +403,10 @@ static void table_pingpong(const struct report *rp)
 		printf("%9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.0f",
 		       pct_us(r, 50), pct_us(r, 90), pct_us(r, 99),
 		       pct_us(r, 99.9), pct_us(r, 100), mean_us(r),
-		       r->wall_s > 0 ? r->n / r->wall_s : 0);
-		if (base)
+		       rate(rp, r));
+		if (base && rp->o->mode == MODE_FANOUT)
+			print_ratio_fan(rp, r);
+		else if (base)
 			print_ratio_pp(rp, r);
 		printf("\n");
 	}
@@ -412,11 +471,15 @@ static void json_report(FILE *f, const struct report *rp)
 	fprintf(f, "{\"tool\":\"%s\",\"version\":\"%s\",\"mode\":\"%s\","
 	       "\"topology\":\"%s\",\"size\":%u,\"kernel\":", PROG,
 	       KDIST_BENCH_VERSION,
-	       o->mode == MODE_PINGPONG ? "pingpong" : "stream",
+	       o->mode == MODE_PINGPONG ? "pingpong" :
+	       o->mode == MODE_FANOUT ? "fanout" : "stream",
 	       o->cross_host ? "cross-host" : "same-host", o->size);
 	json_str(f, u.release);
 	fprintf(f, ",\"cpus\":%ld,", sysconf(_SC_NPROCESSORS_ONLN));
-	if (o->mode == MODE_PINGPONG)
+	if (o->mode == MODE_FANOUT)
+		fprintf(f, "\"fan\":%u,\"direction\":\"%s\",", o->fan,
+			o->fan_dir == FAN_OUT ? "1-to-N" : "N-to-1");
+	if (o->mode != MODE_STREAM)
 		fprintf(f, "\"count\":%llu,\"warmup\":%llu,",
 		       (unsigned long long)o->count,
 		       (unsigned long long)o->warmup);
@@ -438,7 +501,11 @@ static void json_report(FILE *f, const struct report *rp)
 		if (!r->ok) {
 			fprintf(f, ",\"error\":");
 			json_str(f, r->error);
-		} else if (o->mode == MODE_PINGPONG) {
+		} else if (o->mode != MODE_STREAM) {
+			if (o->mode == MODE_FANOUT)
+				fprintf(f, ",\"messages\":%llu,\"msgs_per_s\":"
+					"%.1f", (unsigned long long)r->msgs,
+					rate(rp, r));
 			fprintf(f, ",\"round_trips\":%llu,\"p50_us\":%.3f,"
 			       "\"p90_us\":%.3f,\"p99_us\":%.3f,"
 			       "\"p999_us\":%.3f,\"max_us\":%.3f,"
@@ -680,7 +747,8 @@ static int parse_u64(const char *what, const char *s, uint64_t *out)
 
 enum {
 	OPT_CROSS = 256, OPT_SAME, OPT_NO_BASELINE, OPT_JSON, OPT_PLOT,
-	OPT_PROGRESS, OPT_SETUP, OPT_KEEP, OPT_JSON_FILE, OPT_CPU,
+	OPT_PROGRESS, OPT_SETUP, OPT_KEEP, OPT_JSON_FILE, OPT_CPU, OPT_FAN,
+	OPT_DIRECTION,
 };
 
 static const struct option long_opts[] = {
@@ -696,6 +764,8 @@ static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "rounds", required_argument, NULL, 'r' },
 	{ "cpu", required_argument, NULL, OPT_CPU },
+	{ "fan", required_argument, NULL, OPT_FAN },
+	{ "direction", required_argument, NULL, OPT_DIRECTION },
 	{ "json-file", required_argument, NULL, OPT_JSON_FILE },
 	{ "plot", required_argument, NULL, OPT_PLOT },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
@@ -719,6 +789,7 @@ static int parse_opts(int argc, char **argv, struct opts *o,
 		.count = DEF_COUNT, .warmup = DEF_WARMUP,
 		.seconds = DEF_SECONDS, .progress = -1, .rounds = DEF_ROUNDS,
 		.paths = 1u << PATH_DEV, .cpu_server = -1, .cpu_client = -1,
+		.fan = DEF_FAN, .fan_dir = FAN_BOTH,
 	};
 	while ((c = getopt_long(argc, argv, "p:s:n:w:t:b:r:qvhV", long_opts,
 				NULL)) != -1) {
@@ -790,6 +861,27 @@ static int parse_opts(int argc, char **argv, struct opts *o,
 			if (parse_cpus(optarg, o))
 				return -1;
 			break;
+		case OPT_FAN:
+			if (parse_u64("--fan", optarg, &v))
+				return -1;
+			if (v < 1 || v > FAN_MAX) {
+				warnx_("--fan: 1 to %d", FAN_MAX);
+				return -1;
+			}
+			o->fan = v;
+			break;
+		case OPT_DIRECTION:
+			if (!strcmp(optarg, "out")) {
+				o->fan_dir = FAN_OUT;
+			} else if (!strcmp(optarg, "in")) {
+				o->fan_dir = FAN_IN;
+			} else if (!strcmp(optarg, "both")) {
+				o->fan_dir = FAN_BOTH;
+			} else {
+				warnx_("--direction: out, in or both");
+				return -1;
+			}
+			break;
 		case OPT_JSON_FILE:
 			o->json_file = optarg;
 			break;
@@ -837,6 +929,12 @@ static int choose_paths(struct opts *o, int *base)
 {
 	enum path bp = o->cross_host ? PATH_TCP : PATH_UNIX;
 
+	if (o->mode == MODE_FANOUT &&
+	    (o->paths & (1u << PATH_ACTOR | 1u << PATH_URING))) {
+		fprintf(stderr, "fanout: the actor and uring paths are not "
+			"measured in fanout (dev, tcp and unix are)\n");
+		o->paths &= ~(1u << PATH_ACTOR | 1u << PATH_URING);
+	}
 	if (o->cross_host && (o->paths & (1u << PATH_UNIX))) {
 		fprintf(stderr, "unix path: not applicable across hosts "
 			"(a Unix socket does not leave its host)\n");
@@ -882,6 +980,7 @@ static void merge(struct result *r, struct result *part)
 	r->received += part->received;
 	r->bytes += part->bytes;
 	r->stream_s += part->stream_s;
+	r->msgs += part->msgs;
 	r->batch = part->batch;
 }
 
@@ -927,6 +1026,8 @@ static int bench(struct opts *o)
 				continue;
 			if (o->mode == MODE_PINGPONG)
 				run_pingpong(&part, p, &one);
+			else if (o->mode == MODE_FANOUT)
+				run_fanout(&part, p, &one);
 			else
 				run_stream(&part, p, &one);
 			merge(&rp.res[idx[p]], &one);
@@ -958,7 +1059,7 @@ static int bench(struct opts *o)
 		json_report(stdout, &rp);
 	} else {
 		header(&rp);
-		if (o->mode == MODE_PINGPONG)
+		if (o->mode != MODE_STREAM)
 			table_pingpong(&rp);
 		else
 			table_stream(&rp);
@@ -970,6 +1071,47 @@ static int bench(struct opts *o)
 	for (p = 0; p < rp.nres; p++)
 		free(rp.res[p].samples);
 	return failed ? 1 : 0;
+}
+
+/* FILE.json becomes FILE-SUFFIX.json (or FILE-SUFFIX). */
+static char *json_name(const char *file, const char *suffix)
+{
+	size_t len = strlen(file), stem = len;
+	char *out = xmalloc(len + strlen(suffix) + 2);
+
+	if (len > 5 && !strcmp(file + len - 5, ".json"))
+		stem = len - 5;
+	sprintf(out, "%.*s-%s%s", (int)stem, file, suffix, file + stem);
+	return out;
+}
+
+/*
+ * fanout, in one direction or in both (1 -> N, then N -> 1: two tables,
+ * two JSON objects; --json-file FILE.json gives FILE-out.json and
+ * FILE-in.json).
+ */
+static int fanout_both(struct opts *o)
+{
+	struct opts out = *o, in = *o;
+	char *fo = NULL, *fi = NULL;
+	int err = 0;
+
+	o->mode = out.mode = in.mode = MODE_FANOUT;
+	if (o->fan_dir != FAN_BOTH)
+		return bench(o);
+	out.fan_dir = FAN_OUT;
+	in.fan_dir = FAN_IN;
+	if (o->json_file) {
+		out.json_file = fo = json_name(o->json_file, "out");
+		in.json_file = fi = json_name(o->json_file, "in");
+	}
+	err |= bench(&out);
+	if (!o->json)
+		printf("\n");
+	err |= bench(&in);
+	free(fo);
+	free(fi);
+	return err;
 }
 
 int main(int argc, char **argv)
@@ -987,9 +1129,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "stream")) {
 		o.mode = MODE_STREAM;
 	} else if (!strcmp(mode, "fanout")) {
-		fprintf(stderr, "fanout: not implemented yet (planned: one "
-			"node to N nodes and N to one, dev against tcp)\n");
-		return 2;
+		return fanout_both(&o);
 	} else if (!strcmp(mode, "setup")) {
 		if (access("/dev/kdist", F_OK)) {
 			warnx_("/dev/kdist is missing: load kdist.ko first");

@@ -132,15 +132,15 @@ static void open_ep(struct run *r, struct ep *e, bool server)
 		break;
 	case PATH_TCP:
 		if (!server) {
-			err = ep_tcp_connect(e, r->server_ip, TCP_PORT, UP_MS);
+			err = ep_tcp_connect(e, r->server_ip, r->port, UP_MS);
 			if (err)
 				run_fail(r, "connect %s:%d: %s", r->server_ip,
-				     TCP_PORT, strerror(-err));
+				     r->port, strerror(-err));
 			break;
 		}
-		lfd = ep_tcp_listen(r->server_ip, TCP_PORT);
+		lfd = ep_tcp_listen(r->server_ip, r->port);
 		if (lfd < 0)
-			run_fail(r, "listen %s:%d: %s", r->server_ip, TCP_PORT,
+			run_fail(r, "listen %s:%d: %s", r->server_ip, r->port,
 			     strerror(-lfd));
 		run_ready(r);
 		err = ep_tcp_accept(e, lfd);
@@ -173,7 +173,26 @@ static void open_ep(struct run *r, struct ep *e, bool server)
 
 /* ---- Ping-pong ---- */
 
-static void echo(struct run *r)
+/* fanout: the earliest start and the latest end of the clients. */
+static void atomic_min(uint64_t *p, uint64_t v)
+{
+	uint64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
+
+	while (v < cur && !__atomic_compare_exchange_n(p, &cur, v, false,
+			__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+static void atomic_max(uint64_t *p, uint64_t v)
+{
+	uint64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
+
+	while (v > cur && !__atomic_compare_exchange_n(p, &cur, v, false,
+			__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+void run_echo(struct run *r)
 {
 	uint64_t msgs, bytes;
 	struct ep e;
@@ -199,7 +218,7 @@ static void echo(struct run *r)
 	_exit(0);
 }
 
-static void client(struct run *r)
+void run_client(struct run *r)
 {
 	uint64_t i, total = r->o->warmup + r->o->count, t0, t1, start = 0;
 	uint64_t msgs, bytes, last = 0;
@@ -210,6 +229,8 @@ static void client(struct run *r)
 	if (r->path == PATH_ACTOR)
 		actor_client(r);
 	open_ep(r, &e, false);
+	if (r->fan)
+		atomic_min(&r->sh->t_start, now_ns());
 	for (i = 0; i < total; i++) {
 		if (i == r->o->warmup)
 			start = now_ns();
@@ -234,10 +255,13 @@ static void client(struct run *r)
 		}
 		t1 = now_ns();
 		if (i >= r->o->warmup)
-			r->sh->samples[i - r->o->warmup] = t1 - t0;
+			r->sh->samples[r->sample_off + i - r->o->warmup] =
+				t1 - t0;
 		run_progress(r, i + 1, total, &last);
 	}
 	r->sh->wall_ns = now_ns() - start;
+	if (r->fan)
+		atomic_max(&r->sh->t_last, now_ns());
 	run_progress_clear(r);
 	ep_close(&e);
 	_exit(0);
@@ -318,7 +342,7 @@ static void sender(struct run *r)
 
 /* ---- The parent ---- */
 
-static volatile sig_atomic_t timed_out;
+volatile sig_atomic_t timed_out;
 
 static void on_alarm(int sig)
 {
@@ -337,7 +361,7 @@ static unsigned int auto_batch(const struct run *r)
 	return n < 1 ? 1 : n > BATCH_MAX ? BATCH_MAX : n;
 }
 
-static void setup_names(struct run *r)
+void run_setup_names(struct run *r)
 {
 	int s = r->o->cross_host ? 1 : 0;
 	pid_t pid = getpid();
@@ -352,10 +376,11 @@ static void setup_names(struct run *r)
 		snprintf(r->server_ip, sizeof(r->server_ip), "127.0.0.1");
 	snprintf(r->server_node, sizeof(r->server_node), "kdb%ds", (int)pid);
 	snprintf(r->client_node, sizeof(r->client_node), "kdb%dc", (int)pid);
+	r->port = TCP_PORT;
 }
 
 /* Waits for @pid; 0 if it exited 0. Kills both children on the watchdog. */
-static int reap(pid_t pid, pid_t other)
+int run_reap(pid_t pid, pid_t other)
 {
 	int status;
 
@@ -386,7 +411,7 @@ static int run_pair(const struct opts *o, enum path path, struct result *res,
 
 	memset(res, 0, sizeof(*res));
 	res->path = path;
-	setup_names(&r);
+	run_setup_names(&r);
 	r.batch = auto_batch(&r);
 	r.sh = mmap(NULL, shm_len, PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -427,10 +452,10 @@ static int run_pair(const struct opts *o, enum path path, struct result *res,
 	close(r.ready[0]);
 	/* The client finishes first; the server ends when it sees that. */
 	if (client > 0)
-		ok = reap(client, server);
+		ok = run_reap(client, server);
 	else if (server > 0)
 		kill(server, SIGKILL);
-	if (server > 0 && reap(server, client))
+	if (server > 0 && run_reap(server, client))
 		ok = -1;
 	alarm(0);
 	sigaction(SIGALRM, &old, NULL);
@@ -475,7 +500,7 @@ int run_pingpong(const struct opts *o, enum path path, struct result *r)
 	/* Generous: 20 ms a round trip, and a minute to set up. */
 	uint64_t limit = 60 + (o->warmup + o->count) / 50;
 
-	return run_pair(o, path, r, echo, client,
+	return run_pair(o, path, r, run_echo, run_client,
 			limit > 86400 ? 86400 : (unsigned int)limit);
 }
 
