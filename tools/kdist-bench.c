@@ -251,6 +251,47 @@ struct report {
 	int base;		/* index in res of the baseline, or -1 */
 };
 
+/* A baseline whose rounds' p50 differ more than this is not trusted. */
+#define NOISY_SPREAD	2.0
+
+/* The spread of a path's rounds: highest p50 over lowest (1 if unknown). */
+static double spread(const struct result *r)
+{
+	return r->round_p50_min ? (double)r->round_p50_max /
+				  r->round_p50_min : 1;
+}
+
+/*
+ * Says so when a path's p50 moved more than NOISY_SPREAD times from one
+ * interleaved round to another: the machine's load drifted during the
+ * run, and the ratios of that run are not to be trusted.
+ */
+static bool noisy(const struct report *rp)
+{
+	int i;
+
+	for (i = 0; i < rp->nres; i++)
+		if (rp->res[i].ok && spread(&rp->res[i]) > NOISY_SPREAD)
+			return true;
+	return false;
+}
+
+static void noise_warning(const struct report *rp)
+{
+	int i;
+
+	for (i = 0; i < rp->nres; i++) {
+		const struct result *r = &rp->res[i];
+
+		if (r->ok && spread(r) > NOISY_SPREAD)
+			printf("warning: the p50 of %s moved %.1fx between "
+			       "rounds (%.1f to %.1f µs): the load of the "
+			       "machine drifted, do not trust these ratios\n",
+			       path_name(r->path), spread(r),
+			       r->round_p50_min / 1e3, r->round_p50_max / 1e3);
+	}
+}
+
 /* "1 -> 4" or "4 -> 1". */
 static const char *fan_label(const struct opts *o)
 {
@@ -492,12 +533,16 @@ static void json_report(FILE *f, const struct report *rp)
 		json_str(f, path_name(b->path));
 	else
 		fprintf(f, "null");
+	/* A path's p50 moved more than NOISY_SPREAD times between rounds. */
+	fprintf(f, ",\"noisy\":%s", noisy(rp) ? "true" : "false");
 	fprintf(f, ",\"results\":[");
 	for (i = 0; i < rp->nres; i++) {
 		const struct result *r = &rp->res[i];
 
 		fprintf(f, "%s{\"path\":\"%s\",\"ok\":%s", i ? "," : "",
 		       path_name(r->path), r->ok ? "true" : "false");
+		if (r->ok && r->round_p50_min)
+			fprintf(f, ",\"round_p50_spread\":%.3f", spread(r));
 		if (!r->ok) {
 			fprintf(f, ",\"error\":");
 			json_str(f, r->error);
@@ -955,7 +1000,7 @@ static int choose_paths(struct opts *o, int *base)
 /* Adds the run @part of a path to its result so far, @r. */
 static void merge(struct result *r, struct result *part)
 {
-	uint64_t *s;
+	uint64_t *s, p50;
 
 	if (!part->ok) {
 		if (r->ok || !r->error[0])
@@ -965,6 +1010,13 @@ static void merge(struct result *r, struct result *part)
 		return;
 	}
 	if (part->n) {
+		/* This round's p50, to see how much the load drifted. */
+		qsort(part->samples, part->n, sizeof(*s), cmp_u64);
+		p50 = part->samples[(part->n - 1) / 2];
+		if (!r->round_p50_min || p50 < r->round_p50_min)
+			r->round_p50_min = p50;
+		if (p50 > r->round_p50_max)
+			r->round_p50_max = p50;
 		s = realloc(r->samples, (r->n + part->n) * sizeof(*s));
 		if (!s) {
 			warnx_("out of memory");
@@ -1063,6 +1115,7 @@ static int bench(struct opts *o)
 			table_pingpong(&rp);
 		else
 			table_stream(&rp);
+		noise_warning(&rp);
 	}
 	if (o->plot && o->mode == MODE_PINGPONG)
 		plot(&rp, o->plot);
