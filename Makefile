@@ -37,7 +37,8 @@ module:
 
 userspace: tools lib
 
-tools:
+# kdist-bench and the demo programs link libkdist.
+tools: lib
 	$(MAKE) -C tools
 
 lib:

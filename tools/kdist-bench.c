@@ -5,14 +5,15 @@
  *
  *   kdist-bench [OPTIONS] pingpong     round-trip latency
  *   kdist-bench [OPTIONS] stream       one-way throughput
- *   kdist-bench [OPTIONS] fanout       1 -> N and N -> 1 (not yet)
+ *   kdist-bench [OPTIONS] fanout       1 -> N and N -> 1
  *   kdist-bench mem [OPTIONS]          kernel memory of links and messages
  *   kdist-bench setup | teardown       the benchmark's namespaces
  *
  * Paths: dev (two /dev/kdist nodes; uring: the same, driven by io_uring),
  * tcp (a TCP connection, TCP_NODELAY,
  * the same framing and batching), unix (a Unix stream socket pair, same
- * host only) and actor (libkdist, not built yet). Across hosts the baseline
+ * host only) and actor (libkdist actors on a node a side, bench/actor.c;
+ * reported against dev too). Across hosts the baseline
  * is tcp, on one host it is unix; it runs by default, and every other path
  * is reported as a ratio to it.
  *
@@ -49,6 +50,7 @@
 #define DEF_WARMUP	500
 #define DEF_SECONDS	3.0
 #define DEF_ROUNDS	3
+#define DEF_FAN		4
 /* Bins of the latency histogram (--plot). */
 #define PLOT_BINS	120
 
@@ -153,7 +155,9 @@ static void usage(FILE *f)
 "Modes:\n"
 "  pingpong            round trips of one message; latency percentiles\n"
 "  stream              one-way, as fast as backpressure allows; msgs/s, B/s\n"
-"  fanout              1 -> N and N -> 1 (not implemented yet)\n"
+"  fanout              1 -> N (one client, N echoes: scatter and gather)\n"
+"                      and N -> 1 (N clients of one echo, at once);\n"
+"                      latency percentiles and messages per second\n"
 "  mem                 kernel memory of idle links and queued messages\n"
 "  setup, teardown     make (or remove) the namespaces kdbench-0/-1 to keep\n"
 "\n"
@@ -161,7 +165,8 @@ static void usage(FILE *f)
 "  --cross-host        two hosts (netns) over veth and a bridge (default)\n"
 "  --same-host         both ends on one host\n"
 "  -p, --path LIST     dev,uring,tcp,unix,actor (default: dev and the\n"
-"                      baseline); uring is dev driven by io_uring\n"
+"                      baseline); uring is dev driven by io_uring, actor\n"
+"                      is libkdist actors (also shown as a ratio to dev)\n"
 "      --no-baseline   do not add the baseline path (tcp across hosts,\n"
 "                      unix on one host)\n"
 "  -s, --size BYTES    payload per message (default %d; K and M suffixes)\n"
@@ -174,6 +179,8 @@ static void usage(FILE *f)
 "  -r, --rounds N      split each path's run in N parts, interleaved with\n"
 "                      the other paths' (default %d), so that a load that\n"
 "                      drifts on the machine weighs on all paths alike\n"
+"      --fan N         fanout: N (default %d, at most %d)\n"
+"      --direction D   fanout: out (1 -> N), in (N -> 1) or both (default)\n"
 "      --cpu N[,M]     pin both sides to CPU N, or the server (echo,\n"
 "                      receiver) to N and the client to M\n"
 "      --json          machine-readable output (JSON) instead of the table\n"
@@ -187,7 +194,8 @@ static void usage(FILE *f)
 "  -v, --verbose       show the commands run to make namespaces\n"
 "  -h, --help          this text\n"
 "  -V, --version\n",
-		DEF_SIZE, DEF_COUNT, DEF_WARMUP, DEF_SECONDS, DEF_ROUNDS);
+		DEF_SIZE, DEF_COUNT, DEF_WARMUP, DEF_SECONDS, DEF_ROUNDS,
+		DEF_FAN, FAN_MAX);
 }
 
 /* ---- Statistics ---- */
@@ -243,6 +251,67 @@ struct report {
 	int base;		/* index in res of the baseline, or -1 */
 };
 
+/* A baseline whose rounds' p50 differ more than this is not trusted. */
+#define NOISY_SPREAD	2.0
+
+/* The spread of a path's rounds: highest p50 over lowest (1 if unknown). */
+static double spread(const struct result *r)
+{
+	return r->round_p50_min ? (double)r->round_p50_max /
+				  r->round_p50_min : 1;
+}
+
+/*
+ * Says so when a path's p50 moved more than NOISY_SPREAD times from one
+ * interleaved round to another: the machine's load drifted during the
+ * run, and the ratios of that run are not to be trusted.
+ */
+static bool noisy(const struct report *rp)
+{
+	int i;
+
+	for (i = 0; i < rp->nres; i++)
+		if (rp->res[i].ok && spread(&rp->res[i]) > NOISY_SPREAD)
+			return true;
+	return false;
+}
+
+static void noise_warning(const struct report *rp)
+{
+	int i;
+
+	for (i = 0; i < rp->nres; i++) {
+		const struct result *r = &rp->res[i];
+
+		if (r->ok && spread(r) > NOISY_SPREAD)
+			printf("warning: the p50 of %s moved %.1fx between "
+			       "rounds (%.1f to %.1f µs): the load of the "
+			       "machine drifted, do not trust these ratios\n",
+			       path_name(r->path), spread(r),
+			       r->round_p50_min / 1e3, r->round_p50_max / 1e3);
+	}
+}
+
+/* "1 -> 4" or "4 -> 1". */
+static const char *fan_label(const struct opts *o)
+{
+	static char buf[32];
+
+	if (o->fan_dir == FAN_OUT)
+		snprintf(buf, sizeof(buf), "1 -> %u", o->fan);
+	else
+		snprintf(buf, sizeof(buf), "%u -> 1", o->fan);
+	return buf;
+}
+
+/* Samples per second, or for fanout messages per second (both ways). */
+static double rate(const struct report *rp, const struct result *r)
+{
+	if (r->wall_s <= 0)
+		return 0;
+	return (rp->o->mode == MODE_FANOUT ? r->msgs : r->n) / r->wall_s;
+}
+
 static void header(const struct report *rp)
 {
 	const struct opts *o = rp->o;
@@ -251,11 +320,27 @@ static void header(const struct report *rp)
 
 	uname(&u);
 	fmt_size(size, sizeof(size), o->size);
-	printf("%s %s: %s, %s payload\n", PROG,
-	       o->mode == MODE_PINGPONG ? "pingpong" : "stream",
-	       o->cross_host ? "cross-host (bench0 -> bench1 over veth and a "
-	       "bridge)" : "same-host (bench0)", size);
-	if (o->mode == MODE_PINGPONG)
+	if (o->mode == MODE_FANOUT) {
+		printf("%s fanout %s: %s, %s payload\n", PROG,
+		       fan_label(o), o->cross_host ? "cross-host (the 1 on "
+		       "bench0, the N on bench1)" : "same-host (bench0)", size);
+		printf("  %s\n  %llu samples a path, in %u interleaved rounds "
+		       "each after %llu warm-up rounds\n", o->fan_dir ==
+		       FAN_OUT ? "a sample: one message to each of the N "
+		       "echoes and all N answers (scatter, gather)" :
+		       "a sample: one round trip of one of N clients "
+		       "of one echo, all at once",
+		       (unsigned long long)o->count, o->rounds,
+		       (unsigned long long)o->warmup);
+	} else {
+		printf("%s %s: %s, %s payload\n", PROG,
+		       o->mode == MODE_PINGPONG ? "pingpong" : "stream",
+		       o->cross_host ? "cross-host (bench0 -> bench1 over veth "
+		       "and a bridge)" : "same-host (bench0)", size);
+	}
+	if (o->mode == MODE_FANOUT)
+		;
+	else if (o->mode == MODE_PINGPONG)
 		printf("  %llu round trips a path, in %u interleaved rounds "
 		       "each after %llu warm-up round trips\n",
 		       (unsigned long long)o->count, o->rounds,
@@ -272,12 +357,40 @@ static void header(const struct report *rp)
 	else
 		printf("server on CPU %d, client on CPU %d", o->cpu_server,
 		       o->cpu_client);
-	printf("%s\n\n", o->mode == MODE_PINGPONG ?
-	       "; round trips in µs (CLOCK_MONOTONIC)" : "");
+	printf("%s\n\n", o->mode != MODE_STREAM ?
+	       "; times in µs (CLOCK_MONOTONIC)" : "");
+}
+
+/* The result of path @p in @rp, if it ran and succeeded. */
+static const struct result *find_ok(const struct report *rp, enum path p)
+{
+	int i;
+
+	for (i = 0; i < rp->nres; i++)
+		if (rp->res[i].path == p && rp->res[i].ok)
+			return &rp->res[i];
+	return NULL;
+}
+
+/* What the actor path adds over dev, the path it runs on, if both ran. */
+static const struct result *dev_of_actor(const struct report *rp,
+					 const struct result *r)
+{
+	return r->path == PATH_ACTOR && r->ok ? find_ok(rp, PATH_DEV) : NULL;
 }
 
 static void print_ratio_pp(const struct report *rp, const struct result *r)
 {
+	const struct result *d = dev_of_actor(rp, r);
+
+	if (rp->base < 0) {
+		if (d)
+			printf("  vs dev p50 %.2fx p99 %.2fx",
+			       pct_us(r, 50) / pct_us(d, 50),
+			       pct_us(r, 99) / pct_us(d, 99));
+		return;
+	}
+
 	const struct result *b = &rp->res[rp->base];
 
 	if (r == b) {
@@ -288,6 +401,24 @@ static void print_ratio_pp(const struct report *rp, const struct result *r)
 		printf("  p50 %.2fx  p99 %.2fx", pct_us(r, 50) / pct_us(b, 50),
 		       pct_us(r, 99) / pct_us(b, 99));
 	}
+	if (d)
+		printf("  (vs dev p50 %.2fx p99 %.2fx)",
+		       pct_us(r, 50) / pct_us(d, 50),
+		       pct_us(r, 99) / pct_us(d, 99));
+}
+
+static void print_ratio_fan(const struct report *rp, const struct result *r)
+{
+	const struct result *b = &rp->res[rp->base];
+
+	if (r == b)
+		printf("  baseline");
+	else if (!b->ok || rate(rp, b) <= 0)
+		printf("  -");
+	else
+		printf("  p50 %.2fx  p99 %.2fx  msgs/s %.2fx",
+		       pct_us(r, 50) / pct_us(b, 50),
+		       pct_us(r, 99) / pct_us(b, 99), rate(rp, r) / rate(rp, b));
 }
 
 static void table_pingpong(const struct report *rp)
@@ -297,7 +428,8 @@ static void table_pingpong(const struct report *rp)
 	int i;
 
 	printf("%-6s %9s %9s %9s %9s %9s %9s %9s", "path", "p50", "p90",
-	       "p99", "p99.9", "max", "mean", "rt/s");
+	       "p99", "p99.9", "max", "mean",
+	       rp->o->mode == MODE_FANOUT ? "msgs/s" : "rt/s");
 	if (base)
 		printf("  vs %s", base);
 	printf("\n");
@@ -312,8 +444,10 @@ static void table_pingpong(const struct report *rp)
 		printf("%9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.0f",
 		       pct_us(r, 50), pct_us(r, 90), pct_us(r, 99),
 		       pct_us(r, 99.9), pct_us(r, 100), mean_us(r),
-		       r->wall_s > 0 ? r->n / r->wall_s : 0);
-		if (base)
+		       rate(rp, r));
+		if (base && rp->o->mode == MODE_FANOUT)
+			print_ratio_fan(rp, r);
+		else if (base)
 			print_ratio_pp(rp, r);
 		printf("\n");
 	}
@@ -346,6 +480,9 @@ static void table_stream(const struct report *rp)
 			printf("  msgs/s %.2fx  B/s %.2fx",
 			       msgs_per_s(r) / msgs_per_s(b),
 			       bytes_per_s(r) / bytes_per_s(b));
+		if (dev_of_actor(rp, r) && msgs_per_s(dev_of_actor(rp, r)) > 0)
+			printf("  (vs dev msgs/s %.2fx)", msgs_per_s(r) /
+			       msgs_per_s(dev_of_actor(rp, r)));
 		printf("\n");
 	}
 }
@@ -375,11 +512,15 @@ static void json_report(FILE *f, const struct report *rp)
 	fprintf(f, "{\"tool\":\"%s\",\"version\":\"%s\",\"mode\":\"%s\","
 	       "\"topology\":\"%s\",\"size\":%u,\"kernel\":", PROG,
 	       KDIST_BENCH_VERSION,
-	       o->mode == MODE_PINGPONG ? "pingpong" : "stream",
+	       o->mode == MODE_PINGPONG ? "pingpong" :
+	       o->mode == MODE_FANOUT ? "fanout" : "stream",
 	       o->cross_host ? "cross-host" : "same-host", o->size);
 	json_str(f, u.release);
 	fprintf(f, ",\"cpus\":%ld,", sysconf(_SC_NPROCESSORS_ONLN));
-	if (o->mode == MODE_PINGPONG)
+	if (o->mode == MODE_FANOUT)
+		fprintf(f, "\"fan\":%u,\"direction\":\"%s\",", o->fan,
+			o->fan_dir == FAN_OUT ? "1-to-N" : "N-to-1");
+	if (o->mode != MODE_STREAM)
 		fprintf(f, "\"count\":%llu,\"warmup\":%llu,",
 		       (unsigned long long)o->count,
 		       (unsigned long long)o->warmup);
@@ -392,16 +533,24 @@ static void json_report(FILE *f, const struct report *rp)
 		json_str(f, path_name(b->path));
 	else
 		fprintf(f, "null");
+	/* A path's p50 moved more than NOISY_SPREAD times between rounds. */
+	fprintf(f, ",\"noisy\":%s", noisy(rp) ? "true" : "false");
 	fprintf(f, ",\"results\":[");
 	for (i = 0; i < rp->nres; i++) {
 		const struct result *r = &rp->res[i];
 
 		fprintf(f, "%s{\"path\":\"%s\",\"ok\":%s", i ? "," : "",
 		       path_name(r->path), r->ok ? "true" : "false");
+		if (r->ok && r->round_p50_min)
+			fprintf(f, ",\"round_p50_spread\":%.3f", spread(r));
 		if (!r->ok) {
 			fprintf(f, ",\"error\":");
 			json_str(f, r->error);
-		} else if (o->mode == MODE_PINGPONG) {
+		} else if (o->mode != MODE_STREAM) {
+			if (o->mode == MODE_FANOUT)
+				fprintf(f, ",\"messages\":%llu,\"msgs_per_s\":"
+					"%.1f", (unsigned long long)r->msgs,
+					rate(rp, r));
 			fprintf(f, ",\"round_trips\":%llu,\"p50_us\":%.3f,"
 			       "\"p90_us\":%.3f,\"p99_us\":%.3f,"
 			       "\"p999_us\":%.3f,\"max_us\":%.3f,"
@@ -414,6 +563,13 @@ static void json_report(FILE *f, const struct report *rp)
 				fprintf(f, ",\"ratio_p50\":%.4f,\"ratio_p99\":%.4f",
 				       pct_us(r, 50) / pct_us(b, 50),
 				       pct_us(r, 99) / pct_us(b, 99));
+			if (dev_of_actor(rp, r))
+				fprintf(f, ",\"ratio_dev_p50\":%.4f,"
+					"\"ratio_dev_p99\":%.4f",
+					pct_us(r, 50) /
+					pct_us(dev_of_actor(rp, r), 50),
+					pct_us(r, 99) /
+					pct_us(dev_of_actor(rp, r), 99));
 		} else {
 			fprintf(f, ",\"messages\":%llu,\"bytes\":%llu,"
 			       "\"seconds\":%.4f,\"msgs_per_s\":%.1f,"
@@ -636,7 +792,8 @@ static int parse_u64(const char *what, const char *s, uint64_t *out)
 
 enum {
 	OPT_CROSS = 256, OPT_SAME, OPT_NO_BASELINE, OPT_JSON, OPT_PLOT,
-	OPT_PROGRESS, OPT_SETUP, OPT_KEEP, OPT_JSON_FILE, OPT_CPU,
+	OPT_PROGRESS, OPT_SETUP, OPT_KEEP, OPT_JSON_FILE, OPT_CPU, OPT_FAN,
+	OPT_DIRECTION,
 };
 
 static const struct option long_opts[] = {
@@ -652,6 +809,8 @@ static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "rounds", required_argument, NULL, 'r' },
 	{ "cpu", required_argument, NULL, OPT_CPU },
+	{ "fan", required_argument, NULL, OPT_FAN },
+	{ "direction", required_argument, NULL, OPT_DIRECTION },
 	{ "json-file", required_argument, NULL, OPT_JSON_FILE },
 	{ "plot", required_argument, NULL, OPT_PLOT },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
@@ -675,6 +834,7 @@ static int parse_opts(int argc, char **argv, struct opts *o,
 		.count = DEF_COUNT, .warmup = DEF_WARMUP,
 		.seconds = DEF_SECONDS, .progress = -1, .rounds = DEF_ROUNDS,
 		.paths = 1u << PATH_DEV, .cpu_server = -1, .cpu_client = -1,
+		.fan = DEF_FAN, .fan_dir = FAN_BOTH,
 	};
 	while ((c = getopt_long(argc, argv, "p:s:n:w:t:b:r:qvhV", long_opts,
 				NULL)) != -1) {
@@ -746,6 +906,27 @@ static int parse_opts(int argc, char **argv, struct opts *o,
 			if (parse_cpus(optarg, o))
 				return -1;
 			break;
+		case OPT_FAN:
+			if (parse_u64("--fan", optarg, &v))
+				return -1;
+			if (v < 1 || v > FAN_MAX) {
+				warnx_("--fan: 1 to %d", FAN_MAX);
+				return -1;
+			}
+			o->fan = v;
+			break;
+		case OPT_DIRECTION:
+			if (!strcmp(optarg, "out")) {
+				o->fan_dir = FAN_OUT;
+			} else if (!strcmp(optarg, "in")) {
+				o->fan_dir = FAN_IN;
+			} else if (!strcmp(optarg, "both")) {
+				o->fan_dir = FAN_BOTH;
+			} else {
+				warnx_("--direction: out, in or both");
+				return -1;
+			}
+			break;
 		case OPT_JSON_FILE:
 			o->json_file = optarg;
 			break;
@@ -793,9 +974,11 @@ static int choose_paths(struct opts *o, int *base)
 {
 	enum path bp = o->cross_host ? PATH_TCP : PATH_UNIX;
 
-	if (o->paths & (1u << PATH_ACTOR)) {
-		fprintf(stderr, "actor path: libkdist not built yet\n");
-		o->paths &= ~(1u << PATH_ACTOR);
+	if (o->mode == MODE_FANOUT &&
+	    (o->paths & (1u << PATH_ACTOR | 1u << PATH_URING))) {
+		fprintf(stderr, "fanout: the actor and uring paths are not "
+			"measured in fanout (dev, tcp and unix are)\n");
+		o->paths &= ~(1u << PATH_ACTOR | 1u << PATH_URING);
 	}
 	if (o->cross_host && (o->paths & (1u << PATH_UNIX))) {
 		fprintf(stderr, "unix path: not applicable across hosts "
@@ -817,7 +1000,7 @@ static int choose_paths(struct opts *o, int *base)
 /* Adds the run @part of a path to its result so far, @r. */
 static void merge(struct result *r, struct result *part)
 {
-	uint64_t *s;
+	uint64_t *s, p50;
 
 	if (!part->ok) {
 		if (r->ok || !r->error[0])
@@ -827,6 +1010,13 @@ static void merge(struct result *r, struct result *part)
 		return;
 	}
 	if (part->n) {
+		/* This round's p50, to see how much the load drifted. */
+		qsort(part->samples, part->n, sizeof(*s), cmp_u64);
+		p50 = part->samples[(part->n - 1) / 2];
+		if (!r->round_p50_min || p50 < r->round_p50_min)
+			r->round_p50_min = p50;
+		if (p50 > r->round_p50_max)
+			r->round_p50_max = p50;
 		s = realloc(r->samples, (r->n + part->n) * sizeof(*s));
 		if (!s) {
 			warnx_("out of memory");
@@ -842,6 +1032,7 @@ static void merge(struct result *r, struct result *part)
 	r->received += part->received;
 	r->bytes += part->bytes;
 	r->stream_s += part->stream_s;
+	r->msgs += part->msgs;
 	r->batch = part->batch;
 }
 
@@ -887,6 +1078,8 @@ static int bench(struct opts *o)
 				continue;
 			if (o->mode == MODE_PINGPONG)
 				run_pingpong(&part, p, &one);
+			else if (o->mode == MODE_FANOUT)
+				run_fanout(&part, p, &one);
 			else
 				run_stream(&part, p, &one);
 			merge(&rp.res[idx[p]], &one);
@@ -918,10 +1111,11 @@ static int bench(struct opts *o)
 		json_report(stdout, &rp);
 	} else {
 		header(&rp);
-		if (o->mode == MODE_PINGPONG)
+		if (o->mode != MODE_STREAM)
 			table_pingpong(&rp);
 		else
 			table_stream(&rp);
+		noise_warning(&rp);
 	}
 	if (o->plot && o->mode == MODE_PINGPONG)
 		plot(&rp, o->plot);
@@ -930,6 +1124,47 @@ static int bench(struct opts *o)
 	for (p = 0; p < rp.nres; p++)
 		free(rp.res[p].samples);
 	return failed ? 1 : 0;
+}
+
+/* FILE.json becomes FILE-SUFFIX.json (or FILE-SUFFIX). */
+static char *json_name(const char *file, const char *suffix)
+{
+	size_t len = strlen(file), stem = len;
+	char *out = xmalloc(len + strlen(suffix) + 2);
+
+	if (len > 5 && !strcmp(file + len - 5, ".json"))
+		stem = len - 5;
+	sprintf(out, "%.*s-%s%s", (int)stem, file, suffix, file + stem);
+	return out;
+}
+
+/*
+ * fanout, in one direction or in both (1 -> N, then N -> 1: two tables,
+ * two JSON objects; --json-file FILE.json gives FILE-out.json and
+ * FILE-in.json).
+ */
+static int fanout_both(struct opts *o)
+{
+	struct opts out = *o, in = *o;
+	char *fo = NULL, *fi = NULL;
+	int err = 0;
+
+	o->mode = out.mode = in.mode = MODE_FANOUT;
+	if (o->fan_dir != FAN_BOTH)
+		return bench(o);
+	out.fan_dir = FAN_OUT;
+	in.fan_dir = FAN_IN;
+	if (o->json_file) {
+		out.json_file = fo = json_name(o->json_file, "out");
+		in.json_file = fi = json_name(o->json_file, "in");
+	}
+	err |= bench(&out);
+	if (!o->json)
+		printf("\n");
+	err |= bench(&in);
+	free(fo);
+	free(fi);
+	return err;
 }
 
 int main(int argc, char **argv)
@@ -947,9 +1182,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "stream")) {
 		o.mode = MODE_STREAM;
 	} else if (!strcmp(mode, "fanout")) {
-		fprintf(stderr, "fanout: not implemented yet (planned: one "
-			"node to N nodes and N to one, dev against tcp)\n");
-		return 2;
+		return fanout_both(&o);
 	} else if (!strcmp(mode, "setup")) {
 		if (access("/dev/kdist", F_OK)) {
 			warnx_("/dev/kdist is missing: load kdist.ko first");

@@ -6,6 +6,8 @@
  *   bench/hosts.c    network namespaces and kdist hosts over netlink
  *   bench/wire.c     the paths: /dev/kdist nodes, TCP and Unix sockets
  *   bench/run.c      ping-pong and stream, each as two processes
+ *   bench/actor.c    the same on libkdist actors
+ *   bench/fanout.c   one node to N and N to one
  *   bench/mem.c      kernel memory of idle links and queued messages
  */
 #ifndef KDIST_BENCH_H
@@ -14,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include "kdist.h"
@@ -37,11 +40,16 @@ enum path {
 	PATH_URING,	/* the same nodes, driven by io_uring */
 	PATH_TCP,	/* a TCP connection, TCP_NODELAY */
 	PATH_UNIX,	/* a Unix stream socket pair */
-	PATH_ACTOR,	/* libkdist actors (not built yet) */
+	PATH_ACTOR,	/* libkdist actors, one node a side */
 	PATH_COUNT
 };
 
-enum mode { MODE_PINGPONG, MODE_STREAM };
+enum mode { MODE_PINGPONG, MODE_STREAM, MODE_FANOUT };
+
+/* fanout: one client to N echoes (scatter and gather), or N clients to one
+ * echo. */
+enum fan_dir { FAN_OUT, FAN_IN, FAN_BOTH };
+#define FAN_MAX		16
 
 struct opts {
 	enum mode mode;
@@ -54,6 +62,8 @@ struct opts {
 	double seconds;		/* stream: how long the sender sends */
 	unsigned int batch;	/* stream: messages per write(); 0 = auto */
 	unsigned int rounds;	/* interleaved parts of each path's run */
+	unsigned int fan;	/* fanout: N */
+	enum fan_dir fan_dir;	/* fanout: this run's direction */
 	bool json;
 	const char *json_file;	/* JSON here too, besides the table */
 	const char *plot;	/* SVG file for the latency histogram */
@@ -78,6 +88,10 @@ struct result {
 	uint64_t sent, received, bytes;
 	double stream_s;	/* first write to last message received */
 	unsigned int batch;
+	/* Fanout: messages carried (both ways) over wall_s. */
+	uint64_t msgs;
+	/* The lowest and highest p50 of the interleaved rounds, in ns. */
+	uint64_t round_p50_min, round_p50_max;
 };
 
 /* hosts.c */
@@ -145,10 +159,69 @@ int ep_send_all(struct ep *e, const void *buf, size_t len);
 /* Receives what one read() gives: messages and payload bytes completed. */
 int ep_recv(struct ep *e, uint64_t *msgs, uint64_t *bytes, bool *eof);
 size_t ep_frame_len(enum path path, const char *peer, uint32_t size);
+size_t ep_put_msg(const struct ep *e, unsigned char *p, uint32_t size,
+		  uint64_t cookie);
+
+
+/* The longest PID text of libkdist (KD_PID_STR_MAX), for the actor path. */
+#define PID_STR_MAX	172
+
+/* What the processes of a run share with the parent (an anonymous mmap). */
+struct shared {
+	char error[160];
+	uint64_t t_start;	/* stream: the sender's first write */
+	uint64_t t_last;	/* stream: the last message read */
+	uint64_t sent, received, bytes;
+	uint64_t wall_ns;	/* pingpong: the measured round trips */
+	char server_pid[PID_STR_MAX];	/* actor: the server actor's PID */
+	uint64_t samples[];	/* pingpong: round-trip times, ns */
+};
+
+/* Everything the sides of a run need to know. */
+struct run {
+	const struct opts *o;
+	enum path path;
+	struct shared *sh;
+	unsigned int batch;
+	char server_ns[64], client_ns[64];
+	char server_host[64], client_host[64];
+	char server_ip[32];
+	char server_node[KDIST_NODE_NAME_MAX], client_node[KDIST_NODE_NAME_MAX];
+	int port;		/* tcp: the server's port */
+	int unix_fds[2];
+	int ready[2];		/* the server writes one byte when ready */
+	/* fanout: how many on the other side, and where this client's
+	 * round trips go in sh->samples */
+	int fan;
+	uint64_t sample_off;
+};
+
+/* run.c, for the sides of a run (children): */
+void run_fail(struct run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+void run_enter(struct run *r, bool server);
+void run_ready(struct run *r);
+void run_progress(const struct run *r, uint64_t done, uint64_t total,
+		  uint64_t *last);
+void run_progress_clear(const struct run *r);
+void run_setup_names(struct run *r);
+void run_echo(struct run *r) __attribute__((noreturn));
+void run_client(struct run *r) __attribute__((noreturn));
+int run_reap(pid_t pid, pid_t other);
+extern volatile sig_atomic_t timed_out;
+
+/* actor.c: the sides of a run on the actor path (libkdist). */
+void actor_echo(struct run *r) __attribute__((noreturn));
+void actor_client(struct run *r) __attribute__((noreturn));
+void actor_receiver(struct run *r) __attribute__((noreturn));
+void actor_sender(struct run *r) __attribute__((noreturn));
 
 /* run.c */
 int run_pingpong(const struct opts *o, enum path path, struct result *r);
 int run_stream(const struct opts *o, enum path path, struct result *r);
+
+/* fanout.c */
+int run_fanout(const struct opts *o, enum path path, struct result *r);
 
 /* mem.c */
 int mem_main(int argc, char **argv);

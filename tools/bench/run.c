@@ -40,34 +40,8 @@
 /* Progress line refresh, in ns. */
 #define PROGRESS_NS	200000000ull
 
-struct shared {
-	char error[160];
-	uint64_t t_start;	/* stream: the sender's first write */
-	uint64_t t_last;	/* stream: the last message read */
-	uint64_t sent, received, bytes;
-	uint64_t wall_ns;	/* pingpong: the measured round trips */
-	uint64_t samples[];	/* pingpong: round-trip times, ns */
-};
-
-/* Everything the two sides of a run need to know. */
-struct run {
-	const struct opts *o;
-	enum path path;
-	struct shared *sh;
-	unsigned int batch;
-	char server_ns[64], client_ns[64];
-	char server_host[64], client_host[64];
-	char server_ip[32];
-	char server_node[KDIST_NODE_NAME_MAX], client_node[KDIST_NODE_NAME_MAX];
-	int unix_fds[2];
-	int ready[2];		/* the server writes one byte when ready */
-};
-
-static void fail(struct run *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3), noreturn));
-
 /* A child gives up: the message goes to the parent, then exit. */
-static void fail(struct run *r, const char *fmt, ...)
+void run_fail(struct run *r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -77,7 +51,7 @@ static void fail(struct run *r, const char *fmt, ...)
 	_exit(1);
 }
 
-static void progress(const struct run *r, uint64_t done, uint64_t total,
+void run_progress(const struct run *r, uint64_t done, uint64_t total,
 		     uint64_t *last)
 {
 	uint64_t now = now_ns();
@@ -91,21 +65,21 @@ static void progress(const struct run *r, uint64_t done, uint64_t total,
 		(unsigned long long)done, (unsigned long long)total);
 }
 
-static void progress_clear(const struct run *r)
+void run_progress_clear(const struct run *r)
 {
 	if (r->o->progress)
 		fprintf(stderr, "\r%60s\r", "");
 }
 
-/* Opens this side's endpoint; the server also signals that it is ready. */
-static void open_ep(struct run *r, struct ep *e, bool server)
+/* Moves this side into its host's namespace and onto its CPU, if pinned. */
+void run_enter(struct run *r, bool server)
 {
 	const char *ns = server ? r->server_ns : r->client_ns;
-	int err, lfd, cpu;
+	int err, cpu;
 
 	err = ns_enter(ns);
 	if (err)
-		fail(r, "cannot enter namespace %s: %s", ns, strerror(-err));
+		run_fail(r, "cannot enter namespace %s: %s", ns, strerror(-err));
 	cpu = server ? r->o->cpu_server : r->o->cpu_client;
 	if (cpu >= 0) {
 		cpu_set_t set;
@@ -113,98 +87,138 @@ static void open_ep(struct run *r, struct ep *e, bool server)
 		CPU_ZERO(&set);
 		CPU_SET(cpu, &set);
 		if (sched_setaffinity(0, sizeof(set), &set))
-			fail(r, "CPU %d: %s", cpu, strerror(errno));
+			run_fail(r, "CPU %d: %s", cpu, strerror(errno));
 	}
+}
+
+/* The server side says it is ready for the client (once). */
+void run_ready(struct run *r)
+{
+	if (r->ready[1] < 0)
+		return;
+	if (write(r->ready[1], "", 1) != 1)
+		run_fail(r, "ready pipe: %s", strerror(errno));
+	close(r->ready[1]);
+	r->ready[1] = -1;
+}
+
+/* Opens this side's endpoint; the server also signals that it is ready. */
+static void open_ep(struct run *r, struct ep *e, bool server)
+{
+	int err, lfd;
+
+	run_enter(r, server);
 	switch (r->path) {
 	case PATH_DEV:
 	case PATH_URING:
 		err = ep_dev_open(e, server ? r->server_node : r->client_node,
 				  server ? r->server_host : r->client_host);
 		if (err)
-			fail(r, "/dev/kdist: %s", strerror(-err));
+			run_fail(r, "/dev/kdist: %s", strerror(-err));
 		if (server) {
 			/* Answers go to the client; its nodedown ends the run. */
 			snprintf(e->peer, sizeof(e->peer), "%s%s%s",
 				 r->client_node, r->o->cross_host ? "@" : "",
 				 r->o->cross_host ? r->client_host : "");
-			if (write(r->ready[1], "", 1) != 1)
-				fail(r, "ready pipe: %s", strerror(errno));
+			run_ready(r);
 			break;
 		}
 		err = ep_dev_wait_peer(e, r->server_node, r->o->cross_host ?
 				       r->server_host : NULL, UP_MS);
 		if (err)
-			fail(r, "node %s@%s never showed up on %s: %s",
+			run_fail(r, "node %s@%s never showed up on %s: %s",
 			     r->server_node, r->server_host, r->client_host,
 			     strerror(-err));
 		break;
 	case PATH_TCP:
 		if (!server) {
-			err = ep_tcp_connect(e, r->server_ip, TCP_PORT, UP_MS);
+			err = ep_tcp_connect(e, r->server_ip, r->port, UP_MS);
 			if (err)
-				fail(r, "connect %s:%d: %s", r->server_ip,
-				     TCP_PORT, strerror(-err));
+				run_fail(r, "connect %s:%d: %s", r->server_ip,
+				     r->port, strerror(-err));
 			break;
 		}
-		lfd = ep_tcp_listen(r->server_ip, TCP_PORT);
+		lfd = ep_tcp_listen(r->server_ip, r->port);
 		if (lfd < 0)
-			fail(r, "listen %s:%d: %s", r->server_ip, TCP_PORT,
+			run_fail(r, "listen %s:%d: %s", r->server_ip, r->port,
 			     strerror(-lfd));
-		if (write(r->ready[1], "", 1) != 1)
-			fail(r, "ready pipe: %s", strerror(errno));
+		run_ready(r);
 		err = ep_tcp_accept(e, lfd);
 		if (err)
-			fail(r, "accept: %s", strerror(-err));
+			run_fail(r, "accept: %s", strerror(-err));
 		close(lfd);
 		break;
 	case PATH_UNIX:
 		ep_sock_init(e, PATH_UNIX, r->unix_fds[server ? 0 : 1]);
 		close(r->unix_fds[server ? 1 : 0]);
-		if (server && write(r->ready[1], "", 1) != 1)
-			fail(r, "ready pipe: %s", strerror(errno));
+		if (server)
+			run_ready(r);
 		break;
 	default:
-		fail(r, "path %s cannot run", path_name(r->path));
+		run_fail(r, "path %s cannot run", path_name(r->path));
 	}
 	if (r->path == PATH_URING) {
 		err = ep_uring_init(e);
 		if (err)
-			fail(r, "io_uring: %s", strerror(-err));
+			run_fail(r, "io_uring: %s", strerror(-err));
 	}
-	if (r->ready[1] >= 0)
+	if (r->ready[1] >= 0) {
 		close(r->ready[1]);
+		r->ready[1] = -1;
+	}
 	if (ep_buffers(e, r->o->size, r->o->mode == MODE_STREAM && !server ?
 		       r->batch : 1))
-		fail(r, "out of memory");
+		run_fail(r, "out of memory");
 }
 
 /* ---- Ping-pong ---- */
 
-static void echo(struct run *r)
+/* fanout: the earliest start and the latest end of the clients. */
+static void atomic_min(uint64_t *p, uint64_t v)
+{
+	uint64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
+
+	while (v < cur && !__atomic_compare_exchange_n(p, &cur, v, false,
+			__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+static void atomic_max(uint64_t *p, uint64_t v)
+{
+	uint64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
+
+	while (v > cur && !__atomic_compare_exchange_n(p, &cur, v, false,
+			__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+void run_echo(struct run *r)
 {
 	uint64_t msgs, bytes;
 	struct ep e;
 	bool eof = false;
 	int err;
 
+	if (r->path == PATH_ACTOR)
+		actor_echo(r);
 	open_ep(r, &e, true);
 	while (!eof) {
 		msgs = 0;
 		bytes = 0;
 		err = ep_recv(&e, &msgs, &bytes, &eof);
 		if (err)
-			fail(r, "echo: read: %s", strerror(-err));
+			run_fail(r, "echo: read: %s", strerror(-err));
 		for (; msgs; msgs--) {
 			err = ep_send_all(&e, e.batch, e.frame_len);
 			if (err)
-				fail(r, "echo: write: %s", strerror(-err));
+				run_fail(r, "echo: write: %s", strerror(-err));
 		}
 	}
 	ep_close(&e);
 	_exit(0);
 }
 
-static void client(struct run *r)
+void run_client(struct run *r)
 {
 	uint64_t i, total = r->o->warmup + r->o->count, t0, t1, start = 0;
 	uint64_t msgs, bytes, last = 0;
@@ -212,7 +226,11 @@ static void client(struct run *r)
 	bool eof = false;
 	int err;
 
+	if (r->path == PATH_ACTOR)
+		actor_client(r);
 	open_ep(r, &e, false);
+	if (r->fan)
+		atomic_min(&r->sh->t_start, now_ns());
 	for (i = 0; i < total; i++) {
 		if (i == r->o->warmup)
 			start = now_ns();
@@ -222,26 +240,29 @@ static void client(struct run *r)
 			/* One io_uring_enter(): the write, then the read. */
 			err = ep_roundtrip(&e, &msgs, &eof);
 			if (err)
-				fail(r, "client: io_uring: %s", strerror(-err));
+				run_fail(r, "client: io_uring: %s", strerror(-err));
 		} else {
 			err = ep_send_all(&e, e.batch, e.frame_len);
 			if (err)
-				fail(r, "client: write: %s", strerror(-err));
+				run_fail(r, "client: write: %s", strerror(-err));
 		}
 		while (!msgs) {
 			if (eof)
-				fail(r, "client: the echo went away");
+				run_fail(r, "client: the echo went away");
 			err = ep_recv(&e, &msgs, &bytes, &eof);
 			if (err)
-				fail(r, "client: read: %s", strerror(-err));
+				run_fail(r, "client: read: %s", strerror(-err));
 		}
 		t1 = now_ns();
 		if (i >= r->o->warmup)
-			r->sh->samples[i - r->o->warmup] = t1 - t0;
-		progress(r, i + 1, total, &last);
+			r->sh->samples[r->sample_off + i - r->o->warmup] =
+				t1 - t0;
+		run_progress(r, i + 1, total, &last);
 	}
 	r->sh->wall_ns = now_ns() - start;
-	progress_clear(r);
+	if (r->fan)
+		atomic_max(&r->sh->t_last, now_ns());
+	run_progress_clear(r);
 	ep_close(&e);
 	_exit(0);
 }
@@ -255,12 +276,14 @@ static void receiver(struct run *r)
 	bool eof = false;
 	int err;
 
+	if (r->path == PATH_ACTOR)
+		actor_receiver(r);
 	open_ep(r, &e, true);
 	while (!eof) {
 		before = msgs;
 		err = ep_recv(&e, &msgs, &bytes, &eof);
 		if (err)
-			fail(r, "receiver: read: %s", strerror(-err));
+			run_fail(r, "receiver: read: %s", strerror(-err));
 		if (msgs != before)
 			r->sh->t_last = now_ns();
 	}
@@ -277,11 +300,13 @@ static void sender(struct run *r)
 	struct ep e;
 	ssize_t n;
 
+	if (r->path == PATH_ACTOR)
+		actor_sender(r);
 	open_ep(r, &e, false);
 	/* io_uring parks a write that meets a full queue; others poll. */
 	if (!e.ring &&
 	    fcntl(e.fd, F_SETFL, fcntl(e.fd, F_GETFL) | O_NONBLOCK))
-		fail(r, "O_NONBLOCK: %s", strerror(errno));
+		run_fail(r, "O_NONBLOCK: %s", strerror(errno));
 	pfd.fd = e.fd;
 	pfd.events = POLLOUT;
 	dur = (uint64_t)(r->o->seconds * 1e9);
@@ -300,14 +325,14 @@ static void sender(struct run *r)
 			}
 			if (errno == EINTR)
 				continue;
-			fail(r, "sender: write: %s", strerror(errno));
+			run_fail(r, "sender: write: %s", strerror(errno));
 		}
 		total += n;
 		off = (off + n) % e.batch_len;
-		progress(r, (now - r->sh->t_start) / 1000000, dur / 1000000, &last);
+		run_progress(r, (now - r->sh->t_start) / 1000000, dur / 1000000, &last);
 	}
 	r->sh->sent = total / e.frame_len;
-	progress_clear(r);
+	run_progress_clear(r);
 	if (!path_is_dev(e.path))
 		shutdown(e.fd, SHUT_WR);
 	/* For dev, closing the node is the end: the receiver sees nodedown. */
@@ -317,7 +342,7 @@ static void sender(struct run *r)
 
 /* ---- The parent ---- */
 
-static volatile sig_atomic_t timed_out;
+volatile sig_atomic_t timed_out;
 
 static void on_alarm(int sig)
 {
@@ -336,7 +361,7 @@ static unsigned int auto_batch(const struct run *r)
 	return n < 1 ? 1 : n > BATCH_MAX ? BATCH_MAX : n;
 }
 
-static void setup_names(struct run *r)
+void run_setup_names(struct run *r)
 {
 	int s = r->o->cross_host ? 1 : 0;
 	pid_t pid = getpid();
@@ -351,10 +376,11 @@ static void setup_names(struct run *r)
 		snprintf(r->server_ip, sizeof(r->server_ip), "127.0.0.1");
 	snprintf(r->server_node, sizeof(r->server_node), "kdb%ds", (int)pid);
 	snprintf(r->client_node, sizeof(r->client_node), "kdb%dc", (int)pid);
+	r->port = TCP_PORT;
 }
 
 /* Waits for @pid; 0 if it exited 0. Kills both children on the watchdog. */
-static int reap(pid_t pid, pid_t other)
+int run_reap(pid_t pid, pid_t other)
 {
 	int status;
 
@@ -385,7 +411,7 @@ static int run_pair(const struct opts *o, enum path path, struct result *res,
 
 	memset(res, 0, sizeof(*res));
 	res->path = path;
-	setup_names(&r);
+	run_setup_names(&r);
 	r.batch = auto_batch(&r);
 	r.sh = mmap(NULL, shm_len, PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -426,10 +452,10 @@ static int run_pair(const struct opts *o, enum path path, struct result *res,
 	close(r.ready[0]);
 	/* The client finishes first; the server ends when it sees that. */
 	if (client > 0)
-		ok = reap(client, server);
+		ok = run_reap(client, server);
 	else if (server > 0)
 		kill(server, SIGKILL);
-	if (server > 0 && reap(server, client))
+	if (server > 0 && run_reap(server, client))
 		ok = -1;
 	alarm(0);
 	sigaction(SIGALRM, &old, NULL);
@@ -474,7 +500,7 @@ int run_pingpong(const struct opts *o, enum path path, struct result *r)
 	/* Generous: 20 ms a round trip, and a minute to set up. */
 	uint64_t limit = 60 + (o->warmup + o->count) / 50;
 
-	return run_pair(o, path, r, echo, client,
+	return run_pair(o, path, r, run_echo, run_client,
 			limit > 86400 ? 86400 : (unsigned int)limit);
 }
 

@@ -191,8 +191,8 @@ size_t ep_frame_len(enum path path, const char *peer, uint32_t size)
 	return 4 + (size_t)size;
 }
 
-/* Writes one message of @size bytes at @p; returns its length. */
-static size_t put_msg(const struct ep *e, unsigned char *p, uint32_t size,
+/* Writes one message of @size bytes to e->peer at @p; returns its length. */
+size_t ep_put_msg(const struct ep *e, unsigned char *p, uint32_t size,
 		      uint64_t cookie)
 {
 	size_t len = ep_frame_len(e->path, e->peer, size);
@@ -238,7 +238,7 @@ int ep_buffers(struct ep *e, uint32_t size, unsigned int batch)
 	if (!e->rbuf || !e->batch)
 		return -ENOMEM;
 	for (i = 0; i < e->batch_msgs; i++)
-		off += put_msg(e, e->batch + off, size, i);
+		off += ep_put_msg(e, e->batch + off, size, i);
 	return 0;
 }
 
