@@ -72,6 +72,7 @@ enum rx_slow {
 	RX_SLOW_FRAME,		/* a NODE, PING, PONG or CLOSE frame in rx_small */
 	RX_SLOW_ALLOC,		/* a message to allocate: large, or no memory */
 	RX_SLOW_DELIVER,	/* a whole message whose node has no room yet */
+	RX_SLOW_REPORT,		/* a message dropped: tell its sender (G3) */
 };
 
 /* Messages up to this size are allocated by the parser, without sleeping. */
@@ -501,6 +502,14 @@ static void rx_abort(struct kdist_link *link)
 	lockdep_assert_held(&link->lock);
 	undo = link->rx_slow == RX_SLOW_FRAME ||
 	       (link->rx_off >= KD_FRAME_HDR_LEN && link->rx_accept);
+	/*
+	 * Except a fragment of a message being dropped, once reported: it
+	 * is taken as it is, or the peer would send it, and we report it,
+	 * again.
+	 */
+	if (h->type == KD_FRAME_T_DATA && link->rx_dhlen && !link->rx_msg &&
+	    !link->rx_dst && link->rx_slow != RX_SLOW_REPORT)
+		undo = false;
 	if (undo && kd_frame_type_sequenced(h->type)) {
 		spin_lock_bh(&link->rx_lock);
 		link->rx.rcv_next--;
@@ -1050,6 +1059,7 @@ static int rx_header(struct kdist_link *link)
 	case KD_FRAME_T_TICK:
 	case KD_FRAME_T_ACK:
 	case KD_FRAME_T_CLOSE:
+	case KD_FRAME_T_UNDELIV:
 		if (h->len > sizeof(link->rx_small))
 			return -EPROTO;
 		break;
@@ -1114,9 +1124,10 @@ static int rx_start(struct kdist_link *link)
 	dst = kdist_node_lookup(link->host, d->dst.name);
 	if (!dst || (d->dst.creation && d->dst.creation != dst->creation)) {
 		link->stats[dst ? KDIST_LS_DROP_STALE : KDIST_LS_DROP_NO_NODE]++;
+		link->rx_report = dst ? KD_UNDELIV_STALE : KD_UNDELIV_NO_NODE;
 		if (dst)
 			kdist_node_put(dst);
-		return 0;
+		return RX_SLOW_REPORT;
 	}
 	link->rx_dst = dst;
 	if (d->total > LINK_RX_ATOMIC_MAX)
@@ -1425,6 +1436,64 @@ static int rx_close(const u8 *p, u32 plen)
 }
 
 
+/*
+ * The peer dropped a message of ours (G3): its node was gone or of
+ * another creation. The sending node hears it as it would have from this
+ * host, with the message's cookie.
+ */
+static int rx_undeliv(struct kdist_link *link, const u8 *p, u32 plen)
+{
+	struct kdist_event ev = { .event = KDIST_EV_UNDELIVERABLE };
+	char addr[KDIST_ADDR_MAX];
+	struct kd_frame_ping pg;
+	struct kdist_node *node;
+	int len;
+
+	if (kd_frame_decode_ping(p, plen, plen, KD_FRAME_T_UNDELIV, &pg) <= 0)
+		return -EPROTO;
+	node = kdist_node_lookup(link->host, pg.src.name);
+	if (!node)
+		return 0;
+	if (node->creation == pg.src.creation) {
+		ev.reason = pg.status == KD_UNDELIV_STALE ? KDIST_DOWN_STALE :
+							    KDIST_DOWN_NOPROC;
+		ev.creation = pg.dst.creation;
+		ev.cookie = pg.id;
+		peer_addr(link, pg.dst.name, addr, &len);
+		atomic64_inc(&node->undeliverable);
+		if (kdist_node_event(node, addr, len, &ev) == -ENOMEM)
+			pr_err_ratelimited("node %s: no memory to report a message to %s\n",
+					   node->name, addr);
+	}
+	kdist_node_put(node);
+	return 0;
+}
+
+/*
+ * The parser dropped a message for a node that is gone or of another
+ * creation: send its sender an UNDELIV, then go on skipping the message.
+ */
+static int rx_report(struct kdist_link *link)
+{
+	const struct kd_frame_hdr *h = &link->rx_hdr;
+	const struct kd_frame_data *d = &link->rx_d;
+	struct kd_frame_ping pg = {
+		.id = d->msg_id,
+		.status = link->rx_report,
+		.src = d->src,
+		.dst = d->dst,
+	};
+	struct kdist_frame *f;
+
+	f = ping_frame(KD_FRAME_T_UNDELIV, &pg);
+	if (!f)
+		return -ENOMEM;
+	queue_frame(link, f);
+	if (link->rx_off == KD_FRAME_HDR_LEN + h->len)
+		return rx_end(link);
+	return RX_SLOW_NONE;
+}
+
 /* A short frame the parser left: it may sleep. */
 static int rx_short(struct kdist_link *link)
 {
@@ -1441,6 +1510,8 @@ static int rx_short(struct kdist_link *link)
 		return rx_pong(link, p, h->len);
 	case KD_FRAME_T_CLOSE:
 		return rx_close(p, h->len);
+	case KD_FRAME_T_UNDELIV:
+		return rx_undeliv(link, p, h->len);
 	default:
 		return -EPROTO;
 	}
@@ -1493,6 +1564,9 @@ static int rx_slow_run(struct kdist_link *link)
 		break;
 	case RX_SLOW_DELIVER:
 		ret = deliver(link) ? RX_SLOW_DELIVER : RX_SLOW_NONE;
+		break;
+	case RX_SLOW_REPORT:
+		ret = rx_report(link);
 		break;
 	default:
 		ret = -EPROTO;
@@ -1961,14 +2035,14 @@ static void node_ref(struct kd_frame_node *n, const char *name, u64 creation)
 
 /* Cuts a message into fragments of at most KD_FRAG_MAX payload bytes. */
 static int build_data(struct kdist_link *link, struct kdist_node *src,
-		      const char *dst_node, u64 dst_creation,
+		      const char *dst_node, u64 dst_creation, u64 cookie,
 		      struct iov_iter *from, u32 len, struct list_head *out,
 		      u64 *bytes)
 {
-	struct kd_frame_data d = { .total = len };
+	/* The peer echoes msg_id if it cannot deliver (UNDELIV). */
+	struct kd_frame_data d = { .total = len, .msg_id = cookie };
 	struct kdist_frame *f;
 
-	d.msg_id = atomic64_inc_return(&link->msg_ids);
 	node_ref(&d.src, src->name, src->creation);
 	node_ref(&d.dst, dst_node, dst_creation);
 	do {
@@ -2030,8 +2104,8 @@ int kdist_link_queue(struct kdist_link *link, struct kdist_node *src,
 		err = build_ping(src, dst_node, dst_creation, cookie, &frames,
 				 &bytes);
 	} else {
-		err = build_data(link, src, dst_node, dst_creation, from, len,
-				 &frames, &bytes);
+		err = build_data(link, src, dst_node, dst_creation, cookie,
+				 from, len, &frames, &bytes);
 	}
 	if (!err)
 		err = reserve(link, bytes, may_wait);

@@ -64,7 +64,6 @@ struct kdist_link {
 	/* Protects pending, pending_bytes and rnodes. Process context. */
 	spinlock_t qlock;
 	struct list_head pending;	/* frames queued by writers */
-	atomic64_t msg_ids;		/* ids of outgoing messages */
 	u64 pending_bytes;
 	struct list_head rnodes;	/* struct kdist_rnode */
 	/* Bytes of frames pending or unacked, against KDIST_LINK_TXQ_MAX. */
@@ -127,6 +126,7 @@ struct kdist_link {
 	int rx_dhlen;			/* DATA sub-header length, 0 = not yet */
 	struct kd_frame_data rx_d;	/* that sub-header */
 	u64 rx_peer_ack;		/* highest ack heard, not yet applied */
+	u16 rx_report;			/* RX_SLOW_REPORT: KD_UNDELIV_* */
 	struct kdist_msg *rx_msg;	/* message being reassembled */
 	u32 rx_msg_off;			/* bytes of it received */
 	struct kdist_node *rx_dst;	/* its destination */

@@ -70,6 +70,8 @@ static const struct type_info types[__KD_FRAME_T_MAX] = {
 	[KD_FRAME_T_TICK] = { KIND_CTL, KD_FRAME_F_ACK_REQ, 0, 0 },
 	[KD_FRAME_T_CLOSE] = { KIND_CTL, 0, KD_FRAME_CLOSE_LEN,
 			       KD_FRAME_CLOSE_LEN },
+	[KD_FRAME_T_UNDELIV] = { KIND_SEQ, KD_FRAME_F_ACK_REQ,
+				 KD_FRAME_PING_MIN, KD_FRAME_PING_MAX },
 };
 
 /* the table entry of a valid type, or NULL */
@@ -406,6 +408,9 @@ static int ping_check(u8 type, const struct kd_frame_ping *p)
 		return -EPROTO;
 	if (type == KD_FRAME_T_PING)
 		return p->status == KD_PING_ST_NONE ? 0 : -EPROTO;
+	if (type == KD_FRAME_T_UNDELIV)
+		return p->status >= KD_UNDELIV_NO_NODE &&
+		       p->status < __KD_UNDELIV_MAX ? 0 : -EPROTO;
 	if (type != KD_FRAME_T_PONG)
 		return -EPROTO;
 	if (p->status == KD_PING_ST_ALIVE)
@@ -416,7 +421,7 @@ static int ping_check(u8 type, const struct kd_frame_ping *p)
 }
 
 /*
- * write the PING or PONG (type) payload p at buf; returns its length,
+ * write the PING, PONG or UNDELIV (type) payload p at buf; returns its length,
  * -EINVAL if p is not valid for type, -ENOSPC if len is too small.
  */
 int kd_frame_encode_ping(u8 *buf, size_t len, u8 type,
@@ -444,7 +449,7 @@ int kd_frame_encode_ping(u8 *buf, size_t len, u8 type,
 }
 
 /*
- * parse a plen byte PING or PONG (type) payload from the len bytes at buf;
+ * parse a plen byte PING, PONG or UNDELIV (type) payload from the len bytes at buf;
  * returns plen, 0 if len < plen, -EMSGSIZE if plen is too long, -EPROTO
  * for anything malformed (including trailing bytes).
  */

@@ -94,6 +94,7 @@ enum kd_frame_type {
 	KD_FRAME_T_ACK = 9,	/* explicit cumulative ack, no payload */
 	KD_FRAME_T_TICK = 10,	/* keepalive, no payload */
 	KD_FRAME_T_CLOSE = 11,	/* orderly close of the session */
+	KD_FRAME_T_UNDELIV = 12, /* sequenced: a message was not delivered */
 	__KD_FRAME_T_MAX
 };
 
@@ -121,6 +122,18 @@ enum kd_frame_ping_status {
 	KD_PING_ST_ALIVE = 1,	/* PONG: the node exists, dst.creation set */
 	KD_PING_ST_NO_NODE = 2,	/* PONG: no such node, dst.creation 0 */
 	__KD_PING_ST_MAX
+};
+
+/*
+ * UNDELIV status field: why the receiving host dropped a DATA message.
+ * The payload is laid out as PING's: id is the message's msg_id (the
+ * sender's cookie), src its source node, dst the destination as the
+ * message named it.
+ */
+enum kd_frame_undeliv_reason {
+	KD_UNDELIV_NO_NODE = 1,	/* no node of that name on the host */
+	KD_UNDELIV_STALE = 2,	/* the named creation is not the live one */
+	__KD_UNDELIV_MAX
 };
 
 /* CLOSE reason field */

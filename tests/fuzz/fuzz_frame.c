@@ -23,7 +23,7 @@
 /* the input byte 0 values that select a decoder */
 enum mode {
 	M_STREAM, M_DATA, M_NODE_UP, M_NODE_DOWN, M_PING, M_PONG, M_CLOSE,
-	M_HELLO, M_AUTH, M_AUTH_OK, M_HS_PAIR, M_COUNT
+	M_HELLO, M_AUTH, M_AUTH_OK, M_HS_PAIR, M_UNDELIV, M_COUNT
 };
 
 static u8 out[OUT_LEN];
@@ -173,6 +173,7 @@ static void f_payload(u8 type, const u8 *in, size_t n, u32 plen)
 		break;
 	case KD_FRAME_T_PING:
 	case KD_FRAME_T_PONG:
+	case KD_FRAME_T_UNDELIV:
 		f_ping(in, n, plen, type);
 		break;
 	case KD_FRAME_T_CLOSE:
@@ -281,6 +282,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case M_CLOSE:
 		f_payload(KD_FRAME_T_CLOSE, in, n, (u32)n);
+		break;
+	case M_UNDELIV:
+		f_payload(KD_FRAME_T_UNDELIV, in, n, (u32)n);
 		break;
 	case M_HELLO:
 		f_payload(KD_FRAME_T_HELLO, in, n, (u32)n);

@@ -173,4 +173,39 @@ TEST_F_TIMEOUT(pair, stale_remote_creation, T_LINK_TIMEOUT)
 	EXPECT_EQ(-ETIMEDOUT, t_read_one(self->b, self->rbuf, 4096, 300));
 }
 
+/*
+ * A message for a creation that is gone, sent before the sender's host
+ * heard so: the receiving host drops it, counts it and tells the sender
+ * (G3), with the message's cookie. The new node of that name never sees
+ * it. beta's frames to alpha (its NODE_DOWN and NODE_UP too) are held
+ * back by netem, so alpha still believes in the old creation when it
+ * sends; 500 ms stays clear of the 1 s tick timeout.
+ */
+TEST_F_TIMEOUT(pair, stale_dropped_remotely_reported, T_LINK_TIMEOUT)
+{
+	unsigned char wbuf[256];
+	struct kdist_event ev;
+	struct t_link l;
+	uint64_t cb2 = 0;
+	size_t off = 0;
+
+	ASSERT_EQ(0, t_netem(PFX "-1", "delay 500ms"));
+	close(self->b);
+	ASSERT_EQ(0, t_enter(PFX "-1"));
+	self->b = t_node("nb", 0, &cb2);
+	ASSERT_LE(0, self->b);
+	ASSERT_NE(self->cb, cb2);
+	t_put(wbuf, &off, KDIST_TX_MSG, "nb@beta", self->cb, 0x5eed, "x", 1);
+	ASSERT_EQ(off, write(self->a, wbuf, off));
+	ASSERT_EQ(0, t_wait_event(self->a, KDIST_EV_UNDELIVERABLE, "nb@beta",
+				  5000, &ev));
+	EXPECT_EQ(KDIST_DOWN_STALE, ev.reason);
+	EXPECT_EQ(self->cb, ev.creation);
+	EXPECT_EQ(0x5eed, ev.cookie);
+	EXPECT_EQ(-ETIMEDOUT, t_wait_msg_from(self->b, "na@alpha", 500));
+	ASSERT_EQ(0, t_link_get_in(PFX "-1", "alpha", &l));
+	EXPECT_EQ(1, l.stats[KDIST_LS_DROP_STALE]);
+	EXPECT_EQ(0, t_netem(PFX "-1", NULL));
+}
+
 TEST_HARNESS_MAIN

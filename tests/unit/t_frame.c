@@ -89,6 +89,7 @@ static struct kd_frame_hdr valid_hdr(u8 type)
 		break;
 	case KD_FRAME_T_PING:
 	case KD_FRAME_T_PONG:
+	case KD_FRAME_T_UNDELIV:
 		len = KD_FRAME_PING_MIN;
 		break;
 	case KD_FRAME_T_CLOSE:
@@ -231,13 +232,13 @@ static void hdr_unknown_type(void)
 	for (t = 0; t < 256; t++) {
 		kd_frame_encode_hdr(buf, BUF_LEN, &h);
 		buf[1] = (u8)t;
-		if (t >= KD_FRAME_T_HELLO && t <= KD_FRAME_T_CLOSE)
+		if (t >= KD_FRAME_T_HELLO && t <= KD_FRAME_T_UNDELIV)
 			continue;
 		T_EQ(kd_frame_decode_hdr(buf, 24, &d), -EPROTO);
 		T_EQU(kd_frame_payload_max((u8)t), 0);
 		T_CHECK(!kd_frame_type_sequenced((u8)t));
 	}
-	T_EQ(__KD_FRAME_T_MAX, 12);
+	T_EQ(__KD_FRAME_T_MAX, 13);
 }
 
 static void hdr_reserved_byte(void)
@@ -299,6 +300,7 @@ static void hdr_seq_ack_rules(void)
 	T_CHECK(kd_frame_type_sequenced(KD_FRAME_T_NODE_DOWN));
 	T_CHECK(kd_frame_type_sequenced(KD_FRAME_T_PING));
 	T_CHECK(kd_frame_type_sequenced(KD_FRAME_T_PONG));
+	T_CHECK(kd_frame_type_sequenced(KD_FRAME_T_UNDELIV));
 	T_CHECK(!kd_frame_type_sequenced(KD_FRAME_T_HELLO));
 	T_CHECK(!kd_frame_type_sequenced(KD_FRAME_T_AUTH));
 	T_CHECK(!kd_frame_type_sequenced(KD_FRAME_T_AUTH_OK));
@@ -320,6 +322,7 @@ static void hdr_payload_limits(void)
 	T_EQU(kd_frame_payload_max(KD_FRAME_T_ACK), 0);
 	T_EQU(kd_frame_payload_max(KD_FRAME_T_TICK), 0);
 	T_EQU(kd_frame_payload_max(KD_FRAME_T_CLOSE), 2);
+	T_EQU(kd_frame_payload_max(KD_FRAME_T_UNDELIV), 154);
 	T_EQ(KD_MSG_MAX, 1048576);
 	T_EQ(KD_FRAG_MAX, 16384);
 }
@@ -688,6 +691,40 @@ static void ping_golden_bytes(void)
 	T_CHECK(node_eq(&p.src, &d.src) && node_eq(&p.dst, &d.dst));
 }
 
+/* UNDELIV reuses PING's layout; only a known reason is valid. */
+static void undeliv_rules(void)
+{
+	struct kd_frame_ping p, d;
+	int n;
+
+	memset(&p, 0, sizeof(p));
+	p.id = 0x1234;
+	set_node(&p.src, "sender", 9);
+	set_node(&p.dst, "gone", 4);
+	p.status = KD_UNDELIV_STALE;
+	n = kd_frame_encode_ping(buf, BUF_LEN, KD_FRAME_T_UNDELIV, &p);
+	T_EQ(n, KD_FRAME_PING_FIXED + 12);
+	T_EQ(kd_frame_decode_ping(buf, n, n, KD_FRAME_T_UNDELIV, &d), n);
+	T_EQU(d.id, 0x1234);
+	T_EQU(d.status, KD_UNDELIV_STALE);
+	T_CHECK(node_eq(&p.src, &d.src) && node_eq(&p.dst, &d.dst));
+	/* not a PING or PONG: the reason field means something else there */
+	T_EQ(kd_frame_decode_ping(buf, n, n, KD_FRAME_T_PING, &d), -EPROTO);
+	kd_put_be16(buf + 24, KD_UNDELIV_NO_NODE);
+	T_EQ(kd_frame_decode_ping(buf, n, n, KD_FRAME_T_UNDELIV, &d), n);
+	kd_put_be16(buf + 24, 0);
+	T_EQ(kd_frame_decode_ping(buf, n, n, KD_FRAME_T_UNDELIV, &d), -EPROTO);
+	kd_put_be16(buf + 24, __KD_UNDELIV_MAX);
+	T_EQ(kd_frame_decode_ping(buf, n, n, KD_FRAME_T_UNDELIV, &d), -EPROTO);
+	p.status = 0;
+	T_EQ(kd_frame_encode_ping(buf, BUF_LEN, KD_FRAME_T_UNDELIV, &p),
+	     -EINVAL);
+	p.status = KD_UNDELIV_NO_NODE;
+	p.src.creation = 0;
+	T_EQ(kd_frame_encode_ping(buf, BUF_LEN, KD_FRAME_T_UNDELIV, &p),
+	     -EINVAL);
+}
+
 static void ping_rules(void)
 {
 	struct kd_frame_ping p, d;
@@ -850,6 +887,7 @@ int main(void)
 	T_RUN(node_evt_rules);
 	T_RUN(ping_golden_bytes);
 	T_RUN(ping_rules);
+	T_RUN(undeliv_rules);
 	T_RUN(close_rules);
 	T_RUN(stream_byte_by_byte);
 	return t_done("t_frame");
