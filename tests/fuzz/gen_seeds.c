@@ -16,7 +16,7 @@
 /* fuzz_frame.c's modes, in its order */
 enum mode {
 	M_STREAM, M_DATA, M_NODE_UP, M_NODE_DOWN, M_PING, M_PONG, M_CLOSE,
-	M_HELLO, M_AUTH, M_AUTH_OK, M_HS_PAIR
+	M_HELLO, M_AUTH, M_AUTH_OK, M_HS_PAIR, M_UNDELIV
 };
 
 /* fuzz_seq.c's operations used here, in its order */
@@ -94,6 +94,10 @@ static int payload(u8 type, u8 *p, size_t cap)
 		pg.status = KD_PING_ST_ALIVE;
 		pg.dst.creation = 3;
 		return kd_frame_encode_ping(p, cap, type, &pg);
+	case KD_FRAME_T_UNDELIV:
+		pg.status = KD_UNDELIV_STALE;
+		pg.dst.creation = 3;
+		return kd_frame_encode_ping(p, cap, type, &pg);
 	case KD_FRAME_T_CLOSE:
 		return kd_frame_encode_close(p, cap, KD_CLOSE_ADMIN);
 	case KD_FRAME_T_HELLO:
@@ -131,6 +135,7 @@ static void frame_seeds(void)
 		[KD_FRAME_T_PING] = M_PING, [KD_FRAME_T_PONG] = M_PONG,
 		[KD_FRAME_T_CLOSE] = M_CLOSE, [KD_FRAME_T_HELLO] = M_HELLO,
 		[KD_FRAME_T_AUTH] = M_AUTH, [KD_FRAME_T_AUTH_OK] = M_AUTH_OK,
+		[KD_FRAME_T_UNDELIV] = M_UNDELIV,
 	};
 	static u8 all[8192], one[1024];
 	struct kd_hs_hello a = hello("alpha", 1), b = hello("beta", 2);
