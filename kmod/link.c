@@ -1435,7 +1435,6 @@ static int rx_close(const u8 *p, u32 plen)
 	return -ECONNRESET;
 }
 
-
 /*
  * The peer dropped a message of ours (G3): its node was gone or of
  * another creation. The sending node hears it as it would have from this
