@@ -2032,7 +2032,16 @@ static void node_ref(struct kd_frame_node *n, const char *name, u64 creation)
 	n->name_len = strscpy(n->name, name, sizeof(n->name));
 }
 
-/* Cuts a message into fragments of at most KD_FRAG_MAX payload bytes. */
+/*
+ * Fragments this host cuts messages into: the protocol allows KD_FRAG_MAX,
+ * but a frame of that size with its headers and struct kdist_frame would
+ * take a 32 KiB block, half of it zeroed for nothing. This keeps each
+ * frame within 16 KiB.
+ */
+#define LINK_FRAG	(KD_FRAG_MAX - sizeof(struct kdist_frame) - \
+			 KD_FRAME_HDR_LEN - KD_FRAME_DATA_MAX)
+
+/* Cuts a message into fragments of at most LINK_FRAG payload bytes. */
 static int build_data(struct kdist_link *link, struct kdist_node *src,
 		      const char *dst_node, u64 dst_creation, u64 cookie,
 		      struct iov_iter *from, u32 len, struct list_head *out,
@@ -2045,7 +2054,7 @@ static int build_data(struct kdist_link *link, struct kdist_node *src,
 	node_ref(&d.src, src->name, src->creation);
 	node_ref(&d.dst, dst_node, dst_creation);
 	do {
-		d.frag_len = min_t(u32, len - d.offset, KD_FRAG_MAX);
+		d.frag_len = min_t(u32, len - d.offset, LINK_FRAG);
 		f = data_frame(&d, from);
 		if (IS_ERR(f))
 			return PTR_ERR(f);
