@@ -287,7 +287,7 @@ int kdist_link_known_node(struct kdist_link *link, const char *name,
 static void peer_addr(struct kdist_link *link, const char *name, char *buf,
 		      int *len)
 {
-	*len = scnprintf(buf, KDIST_ADDR_MAX, "%s@%s", name, link->peer);
+	*len = kdist_addr_join(buf, name, link->peer);
 }
 
 static void announce_rnode(struct kdist_link *link, const char *name,

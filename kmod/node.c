@@ -133,7 +133,7 @@ int kdist_node_addr(const struct kdist_node *node, char *buf)
 	char host[KDIST_HOST_NAME_MAX];
 
 	kdist_host_name(node->host, host);
-	return scnprintf(buf, KDIST_ADDR_MAX, "%s@%s", node->name, host);
+	return kdist_addr_join(buf, node->name, host);
 }
 
 /*

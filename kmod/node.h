@@ -11,6 +11,7 @@
 #include <linux/mutex.h>
 #include <linux/poll.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/uio.h>
 #include <linux/wait.h>
 
@@ -90,6 +91,27 @@ struct kdist_msg *kdist_msg_alloc(u16 type, const char *src, u8 src_len,
 				  u64 src_creation, u64 cookie, u32 len,
 				  gfp_t gfp);
 void kdist_msg_free(struct kdist_msg *msg);
+/*
+ * Writes "node@host" into @buf (KDIST_ADDR_MAX bytes, NUL-terminated,
+ * truncated like scnprintf) and returns its length. On the data path:
+ * no format string to parse per message.
+ */
+static inline int kdist_addr_join(char *buf, const char *node,
+				  const char *host)
+{
+	size_t n = strnlen(node, KDIST_ADDR_MAX - 1), h;
+
+	memcpy(buf, node, n);
+	if (n < KDIST_ADDR_MAX - 1) {
+		buf[n++] = '@';
+		h = strnlen(host, KDIST_ADDR_MAX - 1 - n);
+		memcpy(buf + n, host, h);
+		n += h;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
 static inline void *kdist_msg_payload(struct kdist_msg *msg)
 {
 	const struct kdist_rx *rx = (const void *)msg->data;
