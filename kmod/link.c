@@ -916,10 +916,13 @@ static int link_tx(struct kdist_link *link)
 	u64 ack;
 
 	lockdep_assert_held(&link->lock);
-	ret = ctl_flush(link);
-	if (ret)
-		return ret;
 	while (link->next_send) {
+		/* A TICK or ACK goes between frames, never inside one. */
+		if (!link->send_off) {
+			ret = ctl_flush(link);
+			if (ret)
+				return ret;
+		}
 		if (!budget) {
 			kdist_link_kick(link);	/* the rest in the next run */
 			break;
@@ -948,6 +951,8 @@ static int link_tx(struct kdist_link *link)
 		if (ret < bytes)
 			return -EAGAIN;
 	}
+	if (link->send_off)
+		return 0;
 	if (rx_ack_due(link, false))
 		ctl_prepare(link, KD_FRAME_T_ACK);
 	return ctl_flush(link);
