@@ -132,7 +132,7 @@ static int send_name(struct kd_actor *self, struct cli *c, const void *buf,
 	int err = kd_global_send(kd_actor_node(self), NAME, buf, len);
 
 	if (err == -ENOENT && c->step == S_COUNT)
-		return 0;	/* not known again yet: the timeout retries */
+		return 0;	/* not known here again yet: count_q() retries */
 	if (err) {
 		printf("kd_global_send to \"%s\": %s\n", NAME,
 		       strerror(-err));
@@ -249,18 +249,32 @@ static void raw_probe(struct cli *c)
 	close(fd);
 }
 
+#define RETRY		"retry"
+
+/*
+ * Asks the new incarnation for its counts, once the name is known again
+ * here: until then, every 200 ms; then again after 2 s without an answer.
+ * A message to itself, not the actor's receive timeout, which any other
+ * message (a node event) would cancel.
+ */
 static void count_q(struct kd_actor *self, struct cli *c)
 {
+	struct kd_node *n = kd_actor_node(self);
 	struct kd_pid pid;
-	int err;
+	int known;
 
-	c->tries++;
-	err = kd_global_whereis(kd_actor_node(self), NAME, &pid);
-	if (err)
-		printf("  count query %d: global name \"%s\": %s\n", c->tries,
-		       NAME, strerror(-err));
-	send_name(self, c, COUNT_Q, strlen(COUNT_Q));
-	kd_actor_timeout(self, 2000);
+	if (++c->tries > 60) {
+		printf("no answer from global name \"%s\" in %d tries\n",
+		       NAME, c->tries - 1);
+		c->failed = 1;
+		c->step = S_DONE;
+		return;
+	}
+	known = !kd_global_whereis(n, NAME, &pid);
+	if (known)
+		send_name(self, c, COUNT_Q, strlen(COUNT_Q));
+	kd_send_after(n, kd_actor_pid(self), known ? 2000 : 200, RETRY,
+		      strlen(RETRY), NULL);
 }
 
 static int restart_msg(struct kd_actor *self, struct cli *c,
@@ -293,10 +307,15 @@ static int restart_msg(struct kd_actor *self, struct cli *c,
 		raw_probe(c);
 		c->step = S_COUNT;
 		count_q(self, c);
-		return 0;
+		return c->step == S_DONE ? KD_NORMAL : 0;
 	}
 	if (m->kind != KD_MSG_USER || !m->from.serial)
 		return 0;
+	if (kd_pid_equal(&m->from, kd_actor_pid(self))) {
+		if (c->step == S_COUNT)		/* RETRY */
+			count_q(self, c);
+		return c->step == S_DONE ? KD_NORMAL : 0;
+	}
 	kd_pid_format(&m->from, txt, sizeof(txt));
 	if (c->step == S_HELLO) {
 		c->old = m->from;
@@ -351,28 +370,9 @@ static int cli_msg(struct kd_actor *self, void *state, const struct kd_msg *m)
 	return restart_msg(self, c, m);
 }
 
-static int cli_timeout(struct kd_actor *self, void *state)
-{
-	struct cli *c = state;
-
-	if (c->step == S_COUNT && c->tries < 5) {
-		count_q(self, c);
-		return 0;
-	}
-	if (c->step == S_COUNT) {
-		printf("no answer to %d count queries to \"%s\"\n", c->tries,
-		       NAME);
-		c->failed = 1;
-		c->step = S_DONE;
-		return KD_NORMAL;
-	}
-	return 0;
-}
-
 static const struct kd_actor_ops cli_ops = {
 	.init = pong_init,
 	.handle_msg = cli_msg,
-	.handle_timeout = cli_timeout,
 };
 
 static int run_client(struct cli *c, int timeout_ms)
