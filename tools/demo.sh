@@ -5,10 +5,12 @@
 # kdist.ko loaded):
 #
 #   1. three hosts on a bridge, configured with kdistctl, links shown
-#   2. the seed scenarios, real programs: kdist-fib (a fib service with a
-#      worker on every host, called at its closest worker), kdist-kv (a
-#      key-value store called by rpc from another host), kdist-ping (a
-#      remote ping-pong with a registered name)
+#   2. the seed scenarios, real programs on libkdist's cluster services:
+#      kdist-fib (a fib service on process group "fib" with a worker on
+#      every host, called at its closest member, and still answering while
+#      a worker host is cut off), kdist-kv (a key-value store), kdist-filter
+#      (a filter service) and kdist-ping (a remote ping-pong), each a
+#      globally registered process called from other hosts
 #   3. the cable pull of Svensson and Fredlund, kdist against naive TCP
 #   4. restart: a node is killed and restarted; a message to its old PID
 #      is refused and never reaches the new incarnation
@@ -29,6 +31,8 @@ BRIDGE=kddemo
 PORT=4370
 TICK_MS=1000
 SESSION_MS=30000
+# How long alpha is cut off while the fib client calls, in seconds.
+FIB_CUT=4
 # How long the links may take to come up, in seconds.
 UP_TIMEOUT=30
 SECRET_FILE=/tmp/kdist-demo.key
@@ -115,13 +119,12 @@ for h in "${HOSTS[@]}"; do
 done
 "$KDISTCTL" -n kd-alpha link show
 
-step "2. seed scenarios: a fib service, a key-value store, a remote ping-pong"
+step "2. seed scenarios on process groups and global names"
 cat <<'EOF'
-Process groups and global names are not in libkdist yet. Until they are:
-the fib service's group is the nodes named "fib" (one per host, found with
-kd_nodes) and its closest worker is the one on the caller's host (pg's
-get_closest); "pong" is a name registered on pong@gamma and reached as
-{pong, pong@gamma} (kd_send_name) rather than a global name.
+The fib workers join process group "fib"; clients pick a member with
+kd_pg_get_closest. The key-value store, the filter service and pong are
+processes registered as global names; clients on other hosts find them by
+name alone (kd_global_whereis, kd_global_send).
 EOF
 # serve NAME HOST COMMAND...: a server in the background, up within 20 s.
 serve() {
@@ -144,18 +147,43 @@ on() {
 	ip netns exec "kd-$host" "$@" 2>&1 | sed 's/^/  /'
 	return "${PIPESTATUS[0]}"
 }
-echo "-- fib: a worker on every host, a client on beta calls the closest"
+echo "-- fib: a worker on every host joins group fib; a client on gamma calls the closest"
 for h in "${HOSTS[@]}"; do serve "fib_$h" "$h" "$HERE/kdist-fib" worker; done
-on beta "$HERE/kdist-fib" client 90 3 || fail "fib service"
-echo "-- key-value store on alpha, called by rpc from gamma and beta"
+on gamma "$HERE/kdist-fib" client 90 3 || fail "fib service"
+echo "-- fib while a worker host is cut off: the worker on gamma stops, so gamma's"
+echo "   closest members are alpha's and beta's, taken in turn; alpha's cable is"
+echo "   pulled for ${FIB_CUT}s (the tick timeout is ${TICK_MS} ms) while the client calls"
+kill -TERM "$PID_fib_gamma" && wait "$PID_fib_gamma" 2>/dev/null
+echo "+ on gamma: kdist-fib soak 2 alpha"
+ip netns exec kd-gamma "$HERE/kdist-fib" soak 2 alpha \
+	> >(tee "$LOG/soak.out" | sed 's/^/  /') 2>&1 &
+spid=$!
+if wait_for "$LOG/soak.out" "^ready" 20; then
+	sleep 2
+	tc -n kd-alpha qdisc add dev eth0 root netem loss 100% &&
+		kill -USR1 "$spid"
+	sleep "$FIB_CUT"
+	tc -n kd-alpha qdisc del dev eth0 root
+	kill -USR2 "$spid"
+	wait "$spid" || fail "fib service while alpha was cut off"
+else
+	kill "$spid" 2>/dev/null
+	fail "the fib soak client did not start"
+fi
+sleep 0.2	# let tee and sed finish
+echo "-- key-value store: global name kv, served on alpha, called from gamma and beta"
 serve kv alpha "$HERE/kdist-kv" server
-on gamma "$HERE/kdist-kv" check kv@alpha 200 || fail "kv store"
-on beta "$HERE/kdist-kv" store kv@alpha greeting "hello from beta" ||
+on gamma "$HERE/kdist-kv" check 100 || fail "kv store"
+on beta "$HERE/kdist-kv" store greeting "hello from beta" ||
 	fail "kv store from beta"
-on gamma "$HERE/kdist-kv" lookup kv@alpha greeting || fail "kv lookup"
-echo "-- remote ping-pong: {pong, pong@gamma} from alpha"
+on gamma "$HERE/kdist-kv" lookup greeting || fail "kv lookup"
+echo "-- filter service: global name filter, served on beta, called from alpha and gamma"
+serve filter beta "$HERE/kdist-filter" server
+on alpha "$HERE/kdist-filter" check || fail "filter service"
+on gamma "$HERE/kdist-filter" call prime $(seq 1 30) || fail "filter call"
+echo "-- remote ping-pong: global name pong, served on gamma, pinged from alpha"
 serve pong gamma "$HERE/kdist-ping" serve
-on alpha "$HERE/kdist-ping" client pong@gamma 500 || fail "ping-pong"
+on alpha "$HERE/kdist-ping" client 500 || fail "ping-pong"
 
 step "3. the cable pull of Svensson and Fredlund (2007)"
 # alpha streams numbers to beta every 10 ms; beta's cable is pulled for
@@ -163,9 +191,9 @@ step "3. the cable pull of Svensson and Fredlund (2007)"
 # timeout), then put back. Same experiment over kdist and over a naive
 # TCP stream with an application tick that reconnects, as Erlang does.
 PULL=$HERE/kdist-cablepull
-COUNT=2000
+COUNT=1500
 INTERVAL_MS=10
-CUT_AFTER=5
+CUT_AFTER=3
 CUT_FOR=8
 TCP_PORT=5555
 declare -A RESULT
@@ -213,7 +241,7 @@ else
 fi
 
 step "4. restart: kill pong@gamma, start it again, send to its old PID"
-ip netns exec kd-beta "$HERE/kdist-ping" restart pong@gamma \
+ip netns exec kd-beta "$HERE/kdist-ping" restart \
 	>"$LOG/restart.out" 2>&1 &
 rpid=$!
 if wait_for "$LOG/restart.out" "restart pong@gamma now" 20; then
@@ -229,7 +257,7 @@ if wait_for "$LOG/restart.out" "restart pong@gamma now" 20; then
 else
 	cat "$LOG/restart.out"
 	kill $rpid 2>/dev/null
-	fail "the restart client did not find {pong, pong@gamma}"
+	fail "the restart client did not find global name pong"
 fi
 
 step "5. latency: kdist against TCP and Unix sockets, measured in this boot"
@@ -242,7 +270,7 @@ else
 fi
 
 printf '\n==== summary   [%ds]\n' $((SECONDS - T0))
-names=([1]="three hosts, kdistctl, links up" [2]="fib, key-value store, ping-pong"
+names=([1]="three hosts, kdistctl, links up" [2]="fib (and a cut), kv, filter, ping"
        [3]="cable pull: kdist lost nothing" [4]="restart: old PID refused"
        [5]="kdist-bench table")
 for i in 1 2 3 4 5; do

@@ -1,14 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the demo programs (kdist-fib, kdist-kv, kdist-ping) share: starting
- * a node, serving until a signal, and finding the members of a service.
- *
- * Process groups and global names are not in libkdist yet. Until they are,
- * a service's group is the set of nodes that carry the service's node name
- * on every host ("fib@alpha", "fib@beta", ...), found with kd_nodes(), and
- * a "global" name is a name registered on a known node ({Name, Node} !
- * Msg, kd_send_name). service_members() and service_closest() are the one
- * place to change when groups land (pg's get_members and get_closest).
+ * What the demo programs (kdist-fib, kdist-kv, kdist-filter, kdist-ping)
+ * share: starting a node, serving until a signal, waiting for a global
+ * name, and calls in the manner of gen_server:call. Their servers are
+ * found through libkdist's cluster services: the fib workers in process
+ * group "fib", the others by global name (Documentation/global.md).
  */
 #ifndef KDIST_DEMO_H
 #define KDIST_DEMO_H
@@ -28,7 +24,7 @@
 
 /* How long a call or a wait of the demo may take, in ms. */
 #define DEMO_TIMEOUT_MS	10000
-/* Members of a service at most. */
+/* Members of a group at most, as the demo reads them. */
 #define DEMO_MEMBERS_MAX	16
 
 static const char *demo_prog = "kdist-demo";
@@ -90,66 +86,154 @@ static inline int demo_serve(struct kd_node *n)
 }
 
 /*
- * The members of service @service: the nodes named @service that are up,
- * "service@host", into @out (up to DEMO_MEMBERS_MAX); @local[i] is 1 for
- * one on this host. Returns how many.
+ * Waits up to @timeout_ms for global name @name to be known to @n (a
+ * node that just started learns the name table from the others), then
+ * copies its PID to *@pid. Threaded nodes only: the loop must run
+ * meanwhile. Returns 0, or -ENOENT if it never appeared.
  */
-static inline int service_members(struct kd_node *n, const char *service,
-				  char out[][KD_NODE_MAX], int *local)
+static inline int demo_whereis(struct kd_node *n, const char *name,
+			       struct kd_pid *pid, int timeout_ms)
 {
-	struct kd_node_info info[64];
-	size_t len = strlen(service);
-	int k, i, m = 0;
+	uint64_t end = demo_now_us() + (uint64_t)timeout_ms * 1000;
+	int err;
 
-	k = kd_nodes(n, info, 64);
-	if (k < 0)
-		demo_die("kd_nodes: %s", strerror(-k));
-	for (i = 0; i < k && i < 64 && m < DEMO_MEMBERS_MAX; i++) {
-		if (strncmp(info[i].node, service, len) ||
-		    info[i].node[len] != '@' || info[i].state != KD_NODE_UP)
-			continue;
-		memcpy(out[m], info[i].node, KD_NODE_MAX);
-		local[m++] = info[i].local;
-	}
-	return m;
+	while ((err = kd_global_whereis(n, name, pid)) == -ENOENT &&
+	       demo_now_us() < end)
+		usleep(20000);
+	return err;
 }
 
 /*
- * The closest member of @service, as pg's get_closest: one on this host
- * if there is one, else the one that answers kd_ping() fastest. Writes its
- * name to @out and returns 0, or -ENOENT if there is none. @why says how
- * it was chosen.
+ * Calls between the demo's processes, in the manner of gen_server:call.
+ * A request is a message: an 8-byte reference the caller picks, then the
+ * request. The answer goes to the request's sender: the same reference,
+ * a 4-byte status (0, or -errno for "the request failed"), then the
+ * answer. Both in the host's byte order (every host of the demo is the
+ * same machine).
  */
-static inline int service_closest(struct kd_node *n, const char *service,
-				  char *out, const char **why)
-{
-	char members[DEMO_MEMBERS_MAX][KD_NODE_MAX];
-	int local[DEMO_MEMBERS_MAX], m, i, best = -1;
-	uint64_t t, best_us = UINT64_MAX;
+#define DEMO_REQ_HDR	8
+#define DEMO_ANS_HDR	12
 
-	m = service_members(n, service, members, local);
-	for (i = 0; i < m; i++) {
-		if (local[i]) {
-			snprintf(out, KD_NODE_MAX, "%s", members[i]);
-			*why = "on this host";
-			return 0;
-		}
-	}
-	for (i = 0; i < m; i++) {
-		t = demo_now_us();
-		if (kd_ping(n, members[i], DEMO_TIMEOUT_MS))
+/* Answers request @m of a server actor with @status and @len bytes. */
+static inline int demo_answer(struct kd_actor *self, const struct kd_msg *m,
+			      int32_t status, const void *buf, size_t len)
+{
+	char *out;
+	int err;
+
+	if (m->len < DEMO_REQ_HDR || !m->from.serial)
+		return -EINVAL;
+	out = malloc(DEMO_ANS_HDR + len);
+	if (!out)
+		return -ENOMEM;
+	memcpy(out, m->data, DEMO_REQ_HDR);
+	memcpy(out + DEMO_REQ_HDR, &status, 4);
+	if (len)
+		memcpy(out + DEMO_ANS_HDR, buf, len);
+	err = kd_send(kd_actor_node(self), &m->from, out, DEMO_ANS_HDR + len);
+	free(out);
+	return err;
+}
+
+/* A caller: a mailbox of its own, and what it saw besides its answers. */
+struct demo_caller {
+	struct kd_node *n;
+	struct kd_mailbox *mb;
+	uint64_t ref;
+	unsigned long late;	/* answers to calls that had timed out */
+	/* Called for node events (kd_monitor_nodes on the mailbox). */
+	void (*on_event)(struct demo_caller *c, const struct kd_msg *m);
+	void *arg;
+};
+
+static inline void demo_caller_open(struct demo_caller *c, struct kd_node *n)
+{
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->n = n;
+	err = kd_mailbox_open(n, &c->mb);
+	if (err)
+		demo_die("kd_mailbox_open: %s", strerror(-err));
+}
+
+/*
+ * Sends request @req (@len bytes) to @to and waits up to @timeout_ms for
+ * its answer. Returns 0 when @to answered, with its status in *@status
+ * and the answer in *@ans (malloc()ed; free it) of *@alen bytes; or
+ * -ETIMEDOUT (the request may still be served: its late answer is then
+ * counted in c->late and dropped), or what kd_mailbox_send() returned.
+ */
+static inline int demo_call(struct demo_caller *c, const struct kd_pid *to,
+			    const void *req, size_t len, int32_t *status,
+			    void **ans, size_t *alen, int timeout_ms)
+{
+	uint64_t end = demo_now_us() + (uint64_t)timeout_ms * 1000, now, ref;
+	struct kd_msg *m;
+	char *buf;
+	int err;
+
+	buf = malloc(DEMO_REQ_HDR + len);
+	if (!buf)
+		return -ENOMEM;
+	ref = ++c->ref;
+	memcpy(buf, &ref, DEMO_REQ_HDR);
+	if (len)
+		memcpy(buf + DEMO_REQ_HDR, req, len);
+	err = kd_mailbox_send(c->mb, to, buf, DEMO_REQ_HDR + len);
+	free(buf);
+	if (err)
+		return err;
+	for (;;) {
+		now = demo_now_us();
+		if (now >= end)
+			return -ETIMEDOUT;
+		err = kd_receive(c->mb, &m, (int)((end - now + 999) / 1000),
+				 NULL, NULL);
+		if (err)
+			return err;
+		if (m->kind != KD_MSG_USER) {
+			if (c->on_event)
+				c->on_event(c, m);
+			kd_msg_free(m);
 			continue;
-		t = demo_now_us() - t;
-		if (t < best_us) {
-			best_us = t;
-			best = i;
 		}
+		if (m->len < DEMO_ANS_HDR ||
+		    memcmp(m->data, &ref, DEMO_REQ_HDR)) {
+			c->late++;
+			kd_msg_free(m);
+			continue;
+		}
+		memcpy(status, (const char *)m->data + DEMO_REQ_HDR, 4);
+		*alen = m->len - DEMO_ANS_HDR;
+		*ans = malloc(*alen ? *alen : 1);
+		if (*ans)
+			memcpy(*ans, (const char *)m->data + DEMO_ANS_HDR,
+			       *alen);
+		kd_msg_free(m);
+		return *ans ? 0 : -ENOMEM;
 	}
-	if (best < 0)
-		return -ENOENT;
-	snprintf(out, KD_NODE_MAX, "%s", members[best]);
-	*why = "fastest to answer a ping";
-	return 0;
+}
+
+/*
+ * Starts server actor @ops(@arg) on @n and registers it as global name
+ * @name, or dies. Returns its PID.
+ */
+static inline struct kd_pid demo_global_server(struct kd_node *n,
+					       const char *name,
+					       const struct kd_actor_ops *ops,
+					       void *arg)
+{
+	struct kd_pid pid;
+	int err;
+
+	err = kd_spawn(n, ops, arg, &pid);
+	if (err)
+		demo_die("kd_spawn: %s", strerror(-err));
+	err = kd_global_register(n, name, &pid);
+	if (err)
+		demo_die("kd_global_register %s: %s", name, strerror(-err));
+	return pid;
 }
 
 #endif

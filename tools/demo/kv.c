@@ -1,20 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kdist-kv: the key-value store of the demo.
+ * kdist-kv: the key-value store of the demo, a globally registered
+ * process.
  *
- *   kdist-kv server                     node kv@<this host>; rpc "store"
- *                                       (key NUL value) and "lookup"
- *                                       (key); runs until SIGTERM
- *   kdist-kv store NODE KEY VALUE       one store, by rpc
- *   kdist-kv lookup NODE KEY            one lookup: the value, or "not
- *                                       found" (exit 3)
- *   kdist-kv check NODE COUNT           stores COUNT keys, looks each up,
- *                                       looks up one that was never
- *                                       stored; exit 0 if all is right
+ *   kdist-kv server             node kv@<this host>: an actor registered
+ *                               as global name "kv" that serves "store"
+ *                               (key NUL value) and "lookup" (key); runs
+ *                               until SIGTERM
+ *   kdist-kv store KEY VALUE    one store, to whoever is "kv"
+ *   kdist-kv lookup KEY         one lookup: the value, or "not found"
+ *                               (exit 3)
+ *   kdist-kv check COUNT        stores COUNT keys, looks each up, looks
+ *                               up one that was never stored; exit 0 if
+ *                               all is right
  *
- * A lookup's answer is one status byte, '+' then the value, or '-' for
- * a key that is not there. The store lives in the server's loop thread
- * (rpc handlers run there, one at a time), so it needs no lock.
+ * A client finds the server by name only (kd_global_whereis(), waiting up
+ * to 10 s for its new node to learn the name table), from any node of the
+ * cluster. Requests are demo calls (demo.h): 'S' key NUL value, or 'L'
+ * key; a lookup's answer is '+' then the value, or '-' for a key that is
+ * not there. The store lives in the actor, which runs on its node's loop
+ * thread, one message at a time, so it needs no lock.
  */
 #include <search.h>
 
@@ -22,6 +27,7 @@
 
 #define KEY_MAX		256
 #define VALUE_MAX	4096
+#define NAME		"kv"
 
 struct kv_entry {
 	char *key;
@@ -48,14 +54,13 @@ static int key_of(const void *args, size_t len, char *key)
 	return 0;
 }
 
-static int store_rpc(void *arg, const void *args, size_t len, void **reply,
-		     size_t *reply_len)
+static int store(const void *args, size_t len, void **reply,
+		 size_t *reply_len)
 {
 	const char *nul = memchr(args, 0, len);
 	struct kv_entry *e, **found;
 	size_t klen, vlen;
 
-	(void)arg;
 	if (!nul)
 		return -EINVAL;
 	klen = nul - (const char *)args;
@@ -92,14 +97,13 @@ nomem:
 	return -ENOMEM;
 }
 
-static int lookup_rpc(void *arg, const void *args, size_t len, void **reply,
-		      size_t *reply_len)
+static int lookup(const void *args, size_t len, void **reply,
+		  size_t *reply_len)
 {
 	char key[KEY_MAX];
 	struct kv_entry q = { .key = key }, **found;
 	char *out;
 
-	(void)arg;
 	if (key_of(args, len, key))
 		return -EINVAL;
 	found = tfind(&q, &root, cmp_entry);
@@ -114,23 +118,72 @@ static int lookup_rpc(void *arg, const void *args, size_t len, void **reply,
 	return 0;
 }
 
+static int kv_msg(struct kd_actor *self, void *state, const struct kd_msg *m)
+{
+	const char *req = (const char *)m->data + DEMO_REQ_HDR;
+	size_t len = m->len - DEMO_REQ_HDR;
+	void *ans = NULL;
+	size_t alen = 0;
+	int st;
+
+	(void)state;
+	if (m->kind != KD_MSG_USER || !m->from.serial ||
+	    m->len < DEMO_REQ_HDR)
+		return 0;
+	if (len && req[0] == 'S')
+		st = store(req + 1, len - 1, &ans, &alen);
+	else if (len && req[0] == 'L')
+		st = lookup(req + 1, len - 1, &ans, &alen);
+	else
+		st = -EINVAL;
+	demo_answer(self, m, st, ans, st ? 0 : alen);
+	free(ans);
+	return 0;
+}
+
+static const struct kd_actor_ops kv_ops = {
+	.handle_msg = kv_msg,
+};
+
 static int server(void)
 {
 	struct kd_node *n = demo_start("kv", 1);
-	int err;
+	struct kd_pid pid = demo_global_server(n, NAME, &kv_ops, NULL);
+	char txt[KD_PID_STR_MAX];
 
-	err = kd_rpc_register(n, "store", store_rpc, NULL);
-	if (!err)
-		err = kd_rpc_register(n, "lookup", lookup_rpc, NULL);
-	if (err)
-		demo_die("kd_rpc_register: %s", strerror(-err));
-	printf("kv store %s up: rpc store(key, value), lookup(key)\n",
-	       kd_node_name(n));
+	kd_pid_format(&pid, txt, sizeof(txt));
+	printf("kv store %s up, registered as global name \"%s\": store(key, "
+	       "value), lookup(key)\n", txt, NAME);
 	return demo_serve(n);
 }
 
-static int do_store(struct kd_node *n, const char *node, const char *key,
-		    const char *value)
+static struct demo_caller caller;
+static struct kd_pid kv;
+
+/* One call to the store: 0 with the answer, the store's status, or the
+ * call's error. */
+static int kv_call(char op, const void *arg, size_t len, void **ans,
+		   size_t *alen)
+{
+	char buf[1 + KEY_MAX + VALUE_MAX + 1];
+	int32_t st;
+	int err;
+
+	if (len > sizeof(buf) - 1)
+		return -EINVAL;
+	buf[0] = op;
+	memcpy(buf + 1, arg, len);
+	err = demo_call(&caller, &kv, buf, len + 1, &st, ans, alen,
+			DEMO_TIMEOUT_MS);
+	if (!err && st) {
+		free(*ans);
+		*ans = NULL;
+		err = st < 0 ? st : -EPROTO;
+	}
+	return err;
+}
+
+static int do_store(const char *key, const char *value)
 {
 	size_t klen = strlen(key), vlen = strlen(value);
 	char buf[KEY_MAX + VALUE_MAX + 1];
@@ -142,8 +195,7 @@ static int do_store(struct kd_node *n, const char *node, const char *key,
 		return -EINVAL;
 	memcpy(buf, key, klen + 1);
 	memcpy(buf + klen + 1, value, vlen);
-	err = kd_rpc_call(n, node, "store", buf, klen + 1 + vlen, &reply,
-			  &rlen, DEMO_TIMEOUT_MS);
+	err = kv_call('S', buf, klen + 1 + vlen, &reply, &rlen);
 	if (!err && (rlen != 2 || memcmp(reply, "ok", 2)))
 		err = -EPROTO;
 	free(reply);
@@ -151,16 +203,14 @@ static int do_store(struct kd_node *n, const char *node, const char *key,
 }
 
 /* 1 with the value in @value (NUL-terminated), 0 if not found, or -errno. */
-static int do_lookup(struct kd_node *n, const char *node, const char *key,
-		     char *value, size_t cap)
+static int do_lookup(const char *key, char *value, size_t cap)
 {
 	void *reply = NULL;
 	size_t rlen = 0;
 	const char *r;
 	int err;
 
-	err = kd_rpc_call(n, node, "lookup", key, strlen(key), &reply, &rlen,
-			  DEMO_TIMEOUT_MS);
+	err = kv_call('L', key, strlen(key), &reply, &rlen);
 	if (err)
 		return err;
 	r = reply;
@@ -176,7 +226,7 @@ static int do_lookup(struct kd_node *n, const char *node, const char *key,
 	return err;
 }
 
-static int check(struct kd_node *n, const char *node, unsigned long count)
+static int check(struct kd_node *n, unsigned long count)
 {
 	char key[64], want[64], got[VALUE_MAX + 1];
 	unsigned long i, bad = 0;
@@ -187,20 +237,20 @@ static int check(struct kd_node *n, const char *node, unsigned long count)
 		snprintf(key, sizeof(key), "key-%lu", i);
 		snprintf(want, sizeof(want), "value %lu from %s", i * i,
 			 kd_node_name(n));
-		err = do_store(n, node, key, want);
+		err = do_store(key, want);
 		if (err) {
 			printf("  store %s: %s\n", key, strerror(-err));
 			bad++;
 		}
 	}
-	printf("stored %lu keys in %s by rpc from %s (%.2f s)\n", count, node,
+	printf("stored %lu keys in \"%s\" from %s (%.2f s)\n", count, NAME,
 	       kd_node_name(n), (demo_now_us() - t0) / 1e6);
 	t0 = demo_now_us();
 	for (i = 0; i < count; i++) {
 		snprintf(key, sizeof(key), "key-%lu", i);
 		snprintf(want, sizeof(want), "value %lu from %s", i * i,
 			 kd_node_name(n));
-		err = do_lookup(n, node, key, got, sizeof(got));
+		err = do_lookup(key, got, sizeof(got));
 		if (err != 1 || strcmp(got, want)) {
 			printf("  lookup %s: %s\n", key, err < 0 ?
 			       strerror(-err) : err ? "wrong value" :
@@ -213,7 +263,7 @@ static int check(struct kd_node *n, const char *node, unsigned long count)
 	printf("looked up %lu keys (%.2f s): %s\n", count,
 	       (demo_now_us() - t0) / 1e6, bad ? "SOME WRONG" :
 	       "every value as stored");
-	err = do_lookup(n, node, "never-stored", got, sizeof(got));
+	err = do_lookup("never-stored", got, sizeof(got));
 	printf("  lookup never-stored -> %s\n", err == 0 ? "not found" :
 	       err < 0 ? strerror(-err) : "FOUND (wrong)");
 	if (err != 0)
@@ -223,38 +273,47 @@ static int check(struct kd_node *n, const char *node, unsigned long count)
 
 int main(int argc, char **argv)
 {
-	char value[VALUE_MAX + 1], name[32];
+	char value[VALUE_MAX + 1], name[32], txt[KD_PID_STR_MAX];
 	struct kd_node *n;
+	uint64_t t0;
 	int ret, err;
 
 	demo_prog = "kdist-kv";
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 2 && !strcmp(argv[1], "server"))
 		return server();
-	if (argc < 4) {
-		fprintf(stderr, "usage: kdist-kv server | store NODE KEY VALUE"
-			" | lookup NODE KEY | check NODE COUNT\n");
+	if (!((argc == 4 && !strcmp(argv[1], "store")) ||
+	      (argc == 3 && !strcmp(argv[1], "lookup")) ||
+	      (argc == 3 && !strcmp(argv[1], "check")))) {
+		fprintf(stderr, "usage: kdist-kv server | store KEY VALUE | "
+			"lookup KEY | check COUNT\n");
 		return 2;
 	}
 	snprintf(name, sizeof(name), "kvclient%d", (int)getpid());
 	n = demo_start(name, 1);
-	if (!strcmp(argv[1], "store") && argc == 5) {
-		err = do_store(n, argv[2], argv[3], argv[4]);
-		if (err)
-			printf("store: %s\n", strerror(-err));
+	demo_caller_open(&caller, n);
+	t0 = demo_now_us();
+	err = demo_whereis(n, NAME, &kv, DEMO_TIMEOUT_MS);
+	if (err)
+		demo_die("global name \"%s\": %s", NAME, strerror(-err));
+	kd_pid_format(&kv, txt, sizeof(txt));
+	printf("%s: kd_global_whereis(\"%s\") = %s (%.2f s after the node "
+	       "started)\n", kd_node_name(n), NAME, txt,
+	       (demo_now_us() - t0) / 1e6);
+	if (!strcmp(argv[1], "store")) {
+		err = do_store(argv[2], argv[3]);
+		printf("store %s: %s\n", argv[2], err ? strerror(-err) : "ok");
 		ret = err ? 1 : 0;
-	} else if (!strcmp(argv[1], "lookup") && argc == 4) {
-		err = do_lookup(n, argv[2], argv[3], value, sizeof(value));
+	} else if (!strcmp(argv[1], "lookup")) {
+		err = do_lookup(argv[2], value, sizeof(value));
 		if (err < 0)
 			printf("lookup: %s\n", strerror(-err));
 		else
-			printf("%s\n", err ? value : "not found");
+			printf("lookup %s -> %s\n", argv[2],
+			       err ? value : "not found");
 		ret = err < 0 ? 1 : err ? 0 : 3;
-	} else if (!strcmp(argv[1], "check") && argc == 4) {
-		ret = check(n, argv[2], strtoul(argv[3], NULL, 10));
 	} else {
-		fprintf(stderr, "kdist-kv: unknown command (see usage)\n");
-		ret = 2;
+		ret = check(n, strtoul(argv[2], NULL, 10));
 	}
 	kd_node_stop(n);
 	return ret;

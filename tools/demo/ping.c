@@ -1,31 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kdist-ping: remote ping-pong with a registered name, and the restart
- * check of the demo.
+ * kdist-ping: remote ping-pong with a globally registered name, and the
+ * restart check of the demo.
  *
- *   kdist-ping serve              node pong@<this host> with an actor
- *                                 registered as "pong": it answers every
- *                                 message to its sender, and "count?" with
- *                                 "count C bad B dropped D": C messages it
- *                                 answered, and the node's counters of
- *                                 payloads that did not decode (B) and of
- *                                 messages for processes not there (D)
- *   kdist-ping client NODE COUNT  COUNT pings to {pong, NODE}, each sent by
- *                                 name; checks that every answer comes
- *                                 back, in order; prints round trips
- *   kdist-ping restart NODE       learns the PID of {pong, NODE}, prints
- *                                 "restart NODE now", then waits for NODE
- *                                 to go down and come back (the caller
- *                                 kills and restarts the server) and shows
- *                                 that a message to the old PID is refused
- *                                 by libkdist (-ESRCH), that the kernel
- *                                 refuses it too (a raw /dev/kdist message
- *                                 with the old creation: undeliverable,
- *                                 stale), and that the new incarnation,
- *                                 whose actor has the same serial, got none
+ *   kdist-ping serve            node pong@<this host> with an actor
+ *                               registered as global name "pong": it
+ *                               answers every message to its sender, and
+ *                               "count?" with "count C bad B dropped D": C
+ *                               messages it answered, and the node's
+ *                               counters of payloads that did not decode
+ *                               (B) and of messages for processes not
+ *                               there (D)
+ *   kdist-ping client COUNT     COUNT pings to global name "pong", each
+ *                               sent with kd_global_send(); checks that
+ *                               every answer comes back, in order; prints
+ *                               round trips
+ *   kdist-ping restart          learns the PID of "pong", prints "restart
+ *                               NODE now", then waits for NODE to go down
+ *                               and come back (the caller kills and
+ *                               restarts the server) and shows that a
+ *                               message to the old PID is refused by
+ *                               libkdist (-ESRCH), that the kernel refuses
+ *                               it too (a raw /dev/kdist message with the
+ *                               old creation: undeliverable, stale), and
+ *                               that the new incarnation, whose actor has
+ *                               the same serial and the name again, got
+ *                               none
  *
- * "pong" is a name registered on one node, reached as {pong, NODE}: global
- * names are not in libkdist yet (see demo.h).
+ * The clients know no node name: they find "pong" in the cluster's name
+ * table (Documentation/global.md), waiting up to 10 s for their new node
+ * to learn it.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -86,16 +90,11 @@ static int serve(void)
 	struct kd_node *n = demo_start("pong", 1);
 	char txt[KD_PID_STR_MAX];
 	struct kd_pid pid;
-	int err;
 
-	err = kd_spawn(n, &pong_ops, &state, &pid);
-	if (!err)
-		err = kd_register(n, NAME, &pid);
-	if (err)
-		demo_die("pong actor: %s", strerror(-err));
+	pid = demo_global_server(n, NAME, &pong_ops, &state);
 	kd_pid_format(&pid, txt, sizeof(txt));
-	printf("pong server on %s: actor %s registered as \"%s\"\n",
-	       kd_node_name(n), txt, NAME);
+	printf("pong server on %s: actor %s registered as global name "
+	       "\"%s\"\n", kd_node_name(n), txt, NAME);
 	return demo_serve(n);
 }
 
@@ -104,7 +103,7 @@ static int serve(void)
 enum step { S_START, S_PING, S_HELLO, S_DOWN, S_UP, S_COUNT, S_DONE };
 
 struct cli {
-	const char *target;	/* "pong@host" */
+	char target[KD_NODE_MAX];	/* "pong@host", from the name */
 	enum step step;
 	int failed;
 	/* ping */
@@ -130,10 +129,12 @@ static bool is_target(const struct cli *c, const struct kd_msg *m)
 static int send_name(struct kd_actor *self, struct cli *c, const void *buf,
 		     size_t len)
 {
-	int err = kd_send_name(kd_actor_node(self), NAME, c->target, buf, len);
+	int err = kd_global_send(kd_actor_node(self), NAME, buf, len);
 
+	if (err == -ENOENT && c->step == S_COUNT)
+		return 0;	/* not known here again yet: count_q() retries */
 	if (err) {
-		printf("send to {%s, %s}: %s\n", NAME, c->target,
+		printf("kd_global_send to \"%s\": %s\n", NAME,
 		       strerror(-err));
 		c->failed = 1;
 		c->step = S_DONE;
@@ -248,11 +249,32 @@ static void raw_probe(struct cli *c)
 	close(fd);
 }
 
+#define RETRY		"retry"
+
+/*
+ * Asks the new incarnation for its counts, once the name is known again
+ * here: until then, every 200 ms; then again after 2 s without an answer.
+ * A message to itself, not the actor's receive timeout, which any other
+ * message (a node event) would cancel.
+ */
 static void count_q(struct kd_actor *self, struct cli *c)
 {
-	c->tries++;
-	send_name(self, c, COUNT_Q, strlen(COUNT_Q));
-	kd_actor_timeout(self, 2000);
+	struct kd_node *n = kd_actor_node(self);
+	struct kd_pid pid;
+	int known;
+
+	if (++c->tries > 60) {
+		printf("no answer from global name \"%s\" in %d tries\n",
+		       NAME, c->tries - 1);
+		c->failed = 1;
+		c->step = S_DONE;
+		return;
+	}
+	known = !kd_global_whereis(n, NAME, &pid);
+	if (known)
+		send_name(self, c, COUNT_Q, strlen(COUNT_Q));
+	kd_send_after(n, kd_actor_pid(self), known ? 2000 : 200, RETRY,
+		      strlen(RETRY), NULL);
 }
 
 static int restart_msg(struct kd_actor *self, struct cli *c,
@@ -285,14 +307,19 @@ static int restart_msg(struct kd_actor *self, struct cli *c,
 		raw_probe(c);
 		c->step = S_COUNT;
 		count_q(self, c);
-		return 0;
+		return c->step == S_DONE ? KD_NORMAL : 0;
 	}
 	if (m->kind != KD_MSG_USER || !m->from.serial)
 		return 0;
+	if (kd_pid_equal(&m->from, kd_actor_pid(self))) {
+		if (c->step == S_COUNT)		/* RETRY */
+			count_q(self, c);
+		return c->step == S_DONE ? KD_NORMAL : 0;
+	}
 	kd_pid_format(&m->from, txt, sizeof(txt));
 	if (c->step == S_HELLO) {
 		c->old = m->from;
-		printf("{%s, %s} is %s\n", NAME, c->target, txt);
+		printf("global name \"%s\" is %s\n", NAME, txt);
 		printf("restart %s now\n", c->target);
 		fflush(stdout);
 		c->step = S_DOWN;
@@ -306,13 +333,12 @@ static int restart_msg(struct kd_actor *self, struct cli *c,
 		printf("an answer I cannot read: %s\n", buf);
 		c->failed = 1;
 	}
-	printf("{%s, %s} is now %s: the same serial %llu, a new creation\n",
-	       NAME, c->target, txt, (unsigned long long)m->from.serial);
+	printf("global name \"%s\" is now %s: the same serial %llu, a new "
+	       "creation\n", NAME, txt, (unsigned long long)m->from.serial);
 	printf("  the new incarnation: %lu messages to its actor, %llu "
-	       "payloads that did not decode, %llu dropped%s\n", cnt, bad,
-	       dropped, dropped && (int)dropped < c->tries ?
-	       " (count queries sent before its name was registered)" : "");
-	if (cnt || bad || m->from.creation == c->old.creation ||
+	       "payloads that did not decode, %llu dropped\n", cnt, bad,
+	       dropped);
+	if (cnt || bad || dropped || m->from.creation == c->old.creation ||
 	    m->from.serial != c->old.serial)
 		c->failed = 1;
 	printf("%s\n", c->failed ? "restart: FAILED" :
@@ -344,29 +370,18 @@ static int cli_msg(struct kd_actor *self, void *state, const struct kd_msg *m)
 	return restart_msg(self, c, m);
 }
 
-static int cli_timeout(struct kd_actor *self, void *state)
-{
-	struct cli *c = state;
-
-	if (c->step == S_COUNT && c->tries < 5) {
-		count_q(self, c);
-		return 0;
-	}
-	return 0;
-}
-
 static const struct kd_actor_ops cli_ops = {
 	.init = pong_init,
 	.handle_msg = cli_msg,
-	.handle_timeout = cli_timeout,
 };
 
 static int run_client(struct cli *c, int timeout_ms)
 {
 	struct kd_node *n;
-	struct kd_pid pid;
+	struct kd_pid pid, target;
 	char name[32];
-	uint64_t end = demo_now_us() + (uint64_t)timeout_ms * 1000;
+	uint64_t start = demo_now_us();
+	uint64_t end = start + (uint64_t)timeout_ms * 1000;
 	int err;
 
 	snprintf(name, sizeof(name), "ping%d", (int)getpid());
@@ -378,6 +393,13 @@ static int run_client(struct cli *c, int timeout_ms)
 		err = kd_send(n, &pid, "go", 2);
 	if (err)
 		demo_die("client actor: %s", strerror(-err));
+	/* A new node learns the name table from the others: wait for it. */
+	while ((err = kd_global_whereis(n, NAME, &target)) == -ENOENT &&
+	       demo_now_us() < start + DEMO_TIMEOUT_MS * 1000ull)
+		kd_node_run_once(n, 20);
+	if (err)
+		demo_die("global name \"%s\": %s", NAME, strerror(-err));
+	snprintf(c->target, sizeof(c->target), "%s", target.node);
 	while (c->step != S_DONE && demo_now_us() < end) {
 		err = kd_node_run_once(n, 200);
 		if (err < 0)
@@ -399,28 +421,25 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 2 && !strcmp(argv[1], "serve"))
 		return serve();
-	if (argc == 4 && !strcmp(argv[1], "client")) {
-		c.target = argv[2];
-		c.count = strtoul(argv[3], NULL, 10);
+	if (argc == 3 && !strcmp(argv[1], "client")) {
+		c.count = strtoul(argv[2], NULL, 10);
 		if (!c.count || c.count > RTT_MAX)
 			demo_die("COUNT: 1 to %d", RTT_MAX);
 		c.step = S_PING;
 		if (run_client(&c, 120000))
 			return 1;
 		qsort(c.rtt, c.count, sizeof(c.rtt[0]), cmp_u64);
-		printf("%lu pings to {%s, %s}, each sent by name: %lu answers, "
-		       "in order; round trip p50 %llu us, max %llu us\n",
-		       c.count, NAME, c.target, c.seq,
+		printf("%lu pings to global name \"%s\" (%s), each sent with "
+		       "kd_global_send: %lu answers, in order; round trip p50 "
+		       "%llu us, max %llu us\n", c.count, NAME, c.target, c.seq,
 		       (unsigned long long)c.rtt[c.count / 2],
 		       (unsigned long long)c.rtt[c.count - 1]);
 		return 0;
 	}
-	if (argc == 3 && !strcmp(argv[1], "restart")) {
-		c.target = argv[2];
+	if (argc == 2 && !strcmp(argv[1], "restart")) {
 		c.step = S_START;
 		return run_client(&c, 120000) ? 1 : 0;
 	}
-	fprintf(stderr, "usage: kdist-ping serve | client NODE COUNT | "
-		"restart NODE\n");
+	fprintf(stderr, "usage: kdist-ping serve | client COUNT | restart\n");
 	return 2;
 }
