@@ -283,6 +283,17 @@ static int reap(struct kd_node *n)
 	return (int)count;
 }
 
+/* Writes what queued, re-arms what completed and submits it all. */
+static void rearm_submit(struct kd_node *n)
+{
+	kdi_tx_flush(n);
+	arm_read(n);
+	arm_wake(n);
+	arm_timer(n);
+	kdi_watches_arm(n);
+	io_uring_submit(&n->ring);
+}
+
 int kdi_loop_once(struct kd_node *n, int timeout_ms)
 {
 	struct io_uring_cqe *cqe;
@@ -311,12 +322,18 @@ int kdi_loop_once(struct kd_node *n, int timeout_ms)
 	count += kdi_rpc_run(n);
 	count += kdi_actors_run(n);
 	count += reap(n);
-	kdi_tx_flush(n);
-	arm_read(n);
-	arm_wake(n);
-	arm_timer(n);
-	kdi_watches_arm(n);
-	io_uring_submit(&n->ring);
+	rearm_submit(n);
+	/*
+	 * A write of the device usually completes inside that submit (the
+	 * device takes it without sleeping): reap it now, so that the next
+	 * turn does not run just for its completion, and start the next write
+	 * if more queued meanwhile.
+	 */
+	ret = reap(n);
+	if (ret) {
+		count += ret;
+		rearm_submit(n);
+	}
 	/*
 	 * Work left for the next turn (the run budget ran out, or the last
 	 * reap queued some) makes no completion by itself: wake the ring, so
