@@ -17,10 +17,13 @@
  * So the ring's fd polls readable whenever the loop has work, which is
  * what kd_node_fd() gives applications that drive the loop themselves.
  *
- * One turn (kdi_loop_once): submit, wait if there is nothing to run, reap
- * every completion (watch callbacks run here), fire due timers, run queued
- * rpc calls (unless rpc workers do) and runnable actors, then flush the
- * transmit queue and re-arm.
+ * One turn (kdi_loop_once): submit, wait if there is nothing to run (in
+ * poll(2) on the ring and the device when this thread armed the read, see
+ * poll_wait()), reap every completion (watch callbacks run here), fire due
+ * timers, run queued rpc calls (unless rpc workers do) and runnable actors,
+ * then flush the transmit queue, re-arm, submit, and reap the write that
+ * completed inside that submit. The clock is read only when a timer or a
+ * receive timeout is set.
  */
 #include <errno.h>
 #include <poll.h>
