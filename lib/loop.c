@@ -299,8 +299,8 @@ static int reap(struct kd_node *n)
  * synchronous wake-up (the writer is about to sleep), so the scheduler
  * runs the reader on the writer's CPU. io_uring's own wake-up of a
  * waiting task is not synchronous, so two nodes ping-ponging on one host
- * ended up on two CPUs and paid a cross-CPU wake-up per message; poll(2)
- * passes the hint on. The read still completes through the ring: its
+ * tend to run on two CPUs and pay a cross-CPU wake-up per message;
+ * poll(2) passes the hint on. The read still completes through the ring: its
  * completion is posted as this thread leaves poll(2). If the device is
  * readable before that completion is there, the rest of the wait is in
  * the ring (only the thread that armed the read runs its completion, so
