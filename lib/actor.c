@@ -128,10 +128,19 @@ static int run_one(struct kd_node *n, struct kd_actor *a, uint64_t now)
 int kdi_actors_run(struct kd_node *n)
 {
 	int budget = RUN_BUDGET, count = 0;
-	uint64_t now = kdi_now_ns();
+	uint64_t now = 0;
 
 	pthread_mutex_lock(&n->lock);
-	timeouts_due(n, now);
+	/*
+	 * The clock only when some actor waits with a timeout (see
+	 * kdi_timers_run()). An actor that sets one during this turn has a
+	 * deadline later than 0 as it would be later than a clock read
+	 * here, so it waits for the next turn either way.
+	 */
+	if (!kdi_list_empty(&n->timed)) {
+		now = kdi_now_ns();
+		timeouts_due(n, now);
+	}
 	while (budget-- > 0 && !kdi_list_empty(&n->runq)) {
 		struct kd_actor *a = kdi_container_of(n->runq.next,
 						      struct kd_actor, runq);

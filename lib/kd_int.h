@@ -344,6 +344,7 @@ struct kd_node {
 	unsigned char *rxbuf;		/* [loop] */
 	uint64_t efd_val;		/* [loop] */
 	bool read_armed;		/* [loop] */
+	pthread_t read_owner;		/* [loop] the thread that armed it */
 	int rx_broken;			/* [loop] the read's hard error, or 0 */
 	bool efd_armed;			/* [loop] */
 	uint64_t timer_at;		/* [loop] armed deadline (ns), 0: none */

@@ -17,12 +17,16 @@
  * So the ring's fd polls readable whenever the loop has work, which is
  * what kd_node_fd() gives applications that drive the loop themselves.
  *
- * One turn (kdi_loop_once): submit, wait if there is nothing to run, reap
- * every completion (watch callbacks run here), fire due timers, run queued
- * rpc calls (unless rpc workers do) and runnable actors, then flush the
- * transmit queue and re-arm.
+ * One turn (kdi_loop_once): submit, wait if there is nothing to run (in
+ * poll(2) on the ring and the device when this thread armed the read, see
+ * poll_wait()), reap every completion (watch callbacks run here), fire due
+ * timers, run queued rpc calls (unless rpc workers do) and runnable actors,
+ * then flush the transmit queue, re-arm, submit, and reap the write that
+ * completed inside that submit. The clock is read only when a timer or a
+ * receive timeout is set.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -59,6 +63,7 @@ static void arm_read(struct kd_node *n)
 	io_uring_prep_read(sqe, n->fd, n->rxbuf, RXBUF_SIZE, (uint64_t)-1);
 	io_uring_sqe_set_data64(sqe, KDI_OP_READ);
 	n->read_armed = true;
+	n->read_owner = pthread_self();
 }
 
 static void arm_wake(struct kd_node *n)
@@ -283,6 +288,70 @@ static int reap(struct kd_node *n)
 	return (int)count;
 }
 
+/*
+ * The first part of a wait for a completion, up to @timeout_ms (KD_INFINITY:
+ * no limit): submits, then, when this thread armed the read of the device,
+ * sleeps in poll(2) on the ring's fd and the device rather than in
+ * io_uring_enter(). Leaves in *@timeout the time left to wait in the
+ * ring (0: none, a completion is there or the time is up). 0 or -errno.
+ *
+ * Why: the device wakes its readers as a Unix socket does, with a
+ * synchronous wake-up (the writer is about to sleep), so the scheduler
+ * runs the reader on the writer's CPU. io_uring's own wake-up of a
+ * waiting task is not synchronous, so two nodes ping-ponging on one host
+ * tend to run on two CPUs and pay a cross-CPU wake-up per message;
+ * poll(2) passes the hint on. The read still completes through the ring: its
+ * completion is posted as this thread leaves poll(2). If the device is
+ * readable before that completion is there, the rest of the wait is in
+ * the ring (only the thread that armed the read runs its completion, so
+ * any other thread waits in the ring from the start).
+ */
+static int poll_wait(struct kd_node *n, int *timeout)
+{
+	int timeout_ms = *timeout;
+	struct pollfd pfd[2] = {
+		{ .fd = n->ring.ring_fd, .events = POLLIN },
+		{ .fd = n->fd, .events = POLLIN },
+	};
+	uint64_t end = 0, now;
+	int ret;
+
+	ret = io_uring_submit(&n->ring);
+	if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
+		return ret;
+	*timeout = 0;
+	if (io_uring_cq_ready(&n->ring))
+		return 0;
+	*timeout = timeout_ms;
+	if (!n->read_armed || n->fd < 0 ||
+	    !pthread_equal(n->read_owner, pthread_self()))
+		return 0;
+	if (timeout_ms > 0)
+		end = kdi_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	ret = poll(pfd, 2, timeout_ms);
+	if (ret < 0 && errno != EINTR)
+		return -errno;
+	if (io_uring_cq_ready(&n->ring) || ret == 0) {
+		*timeout = 0;
+	} else if (timeout_ms > 0) {
+		now = kdi_now_ns();
+		*timeout = now >= end ? 0 :
+			   (int)((end - now + 999999) / 1000000);
+	}
+	return 0;
+}
+
+/* Writes what queued, re-arms what completed and submits it all. */
+static void rearm_submit(struct kd_node *n)
+{
+	kdi_tx_flush(n);
+	arm_read(n);
+	arm_wake(n);
+	arm_timer(n);
+	kdi_watches_arm(n);
+	io_uring_submit(&n->ring);
+}
+
 int kdi_loop_once(struct kd_node *n, int timeout_ms)
 {
 	struct io_uring_cqe *cqe;
@@ -293,13 +362,18 @@ int kdi_loop_once(struct kd_node *n, int timeout_ms)
 	if (has_work(n))
 		timeout_ms = 0;
 	if (timeout_ms) {
-		struct __kernel_timespec ts = {
-			.tv_sec = timeout_ms / 1000,
-			.tv_nsec = (timeout_ms % 1000) * 1000000ll,
-		};
+		struct __kernel_timespec ts;
 
-		ret = io_uring_submit_and_wait_timeout(&n->ring, &cqe, 1,
-			timeout_ms > 0 ? &ts : NULL, NULL);
+		ret = poll_wait(n, &timeout_ms);
+		if (ret < 0)
+			return ret;
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (timeout_ms % 1000) * 1000000ll;
+		if (timeout_ms)
+			ret = io_uring_submit_and_wait_timeout(&n->ring, &cqe,
+				1, timeout_ms > 0 ? &ts : NULL, NULL);
+		else
+			ret = io_uring_submit(&n->ring);
 		if (ret < 0 && ret != -ETIME && ret != -EINTR &&
 		    ret != -EAGAIN && ret != -EBUSY)
 			return ret;
@@ -311,12 +385,18 @@ int kdi_loop_once(struct kd_node *n, int timeout_ms)
 	count += kdi_rpc_run(n);
 	count += kdi_actors_run(n);
 	count += reap(n);
-	kdi_tx_flush(n);
-	arm_read(n);
-	arm_wake(n);
-	arm_timer(n);
-	kdi_watches_arm(n);
-	io_uring_submit(&n->ring);
+	rearm_submit(n);
+	/*
+	 * A write of the device usually completes inside that submit (the
+	 * device takes it without sleeping): reap it now, so that the next
+	 * turn does not run just for its completion, and start the next write
+	 * if more queued meanwhile.
+	 */
+	ret = reap(n);
+	if (ret) {
+		count += ret;
+		rearm_submit(n);
+	}
 	/*
 	 * Work left for the next turn (the run budget ran out, or the last
 	 * reap queued some) makes no completion by itself: wake the ring, so
