@@ -270,10 +270,15 @@ int kdist_node_enqueue(struct kdist_node *node, struct kdist_msg *msg,
 	node->rx_count++;
 	spin_unlock_bh(&node->lock);
 	atomic64_inc(&node->rx_msgs);
-	/* Sync: the writer is about to sleep or return, as with Unix sockets. */
+	/*
+	 * Not the synchronous variant: that asks the scheduler to run the
+	 * reader on this CPU after the writer, which then still has its
+	 * write() to finish (or, from softirq, whatever it interrupted).
+	 * Measured in one VM boot, same-host round trips: p50 194 µs against
+	 * 244 µs with it.
+	 */
 	if (wq_has_sleeper(&node->wq))
-		wake_up_interruptible_sync_poll(&node->wq,
-						EPOLLIN | EPOLLRDNORM);
+		wake_up_interruptible_poll(&node->wq, EPOLLIN | EPOLLRDNORM);
 	return 0;
 }
 
