@@ -3,23 +3,37 @@
  * Links: the session between this host and one peer host.
  *
  * A link outlives its TCP connections. Each direction numbers its sequenced
- * frames from 1 (DATA, NODE_UP, NODE_DOWN, PING, PONG); every frame carries
- * the cumulative ack of what this side received in order, and an explicit
- * ACK goes out every KD_SEQ_ACK_BATCH frames or on the next timer. A frame
- * leaves the send queue only when the peer's kdist acks it, never on TCP's
- * word. After a reconnect, the handshake tells each side the last sequence
- * the other received, and everything after it is sent again; the receiver
- * drops what it already has by sequence number. So between two nodes every
- * message arrives exactly once and in order while the session lives (G1,
- * G2). Documentation/protocol.md has the wire format and the state machine.
+ * frames from 1 (DATA, NODE_UP, NODE_DOWN, PING, PONG, UNDELIV); every
+ * frame carries the cumulative ack of what this side received in order,
+ * and an explicit ACK goes out every KD_SEQ_ACK_BATCH frames or on the
+ * next timer. A frame leaves the send queue only when the peer's kdist
+ * acks it, never on TCP's word. After a reconnect, the handshake tells
+ * each side the last sequence the other received, and everything after it
+ * is sent again; the receiver drops what it already has by sequence
+ * number. So between two nodes every message arrives exactly once and in
+ * order while the session lives (G1, G2). Documentation/protocol.md has
+ * the wire format and the state machine.
  *
- * Concurrency. Each link has one event loop, link->work, which reads and
- * processes frames, moves frames from the writers' pending list into the
- * sequenced send queue and writes them out. The socket callbacks only
- * schedule it. link->timer drives ticks, timeouts and retries, and
- * link->dial_work connects (conn.c). All three take link->lock, which
- * protects the session state; writers only take link->qlock to append to
- * pending, so a non-blocking write never sleeps on a link.
+ * Concurrency. Frames are received in the socket's sk_data_ready callback:
+ * it takes link->rx_lock with a trylock and, while rx_live is set, parses
+ * straight from the socket's queue with tcp_read_sock() and hands small
+ * messages to their nodes. What may sleep (a large message to allocate,
+ * NODE_UP/NODE_DOWN, PING, PONG, UNDELIV and CLOSE frames, a node without
+ * room, a report of a dropped message) is left to the event loop with
+ * rx_slow set, and so is everything when rx_lock is taken or the link is
+ * not live. sk_write_space and sk_state_change only schedule the event
+ * loop.
+ *
+ * Each link has one event loop, link->work: it does what the parser left,
+ * moves frames from the writers' pending list into the sequenced send
+ * queue, applies the acks the parser heard and writes frames out. A
+ * writer appends to pending under link->qlock and then sends from its own
+ * context when link->lock is free (kdist_link_flush(), mutex_trylock);
+ * otherwise it schedules the event loop. So a non-blocking write never
+ * sleeps on a link. link->timer drives ticks, timeouts and retries, and
+ * link->dial_work connects (conn.c). The work items take link->lock,
+ * which protects the session state; the receive state is under
+ * link->rx_lock, and link->lock is taken before it.
  *
  * The state machine is kd_fsm_evt() (proto/kd_fsm.c): it returns actions,
  * and apply() carries them out under link->lock, in the order of the bits.
@@ -69,7 +83,7 @@ static struct workqueue_struct *kdist_wq;
  */
 enum rx_slow {
 	RX_SLOW_NONE,
-	RX_SLOW_FRAME,		/* a NODE, PING, PONG or CLOSE frame in rx_small */
+	RX_SLOW_FRAME,		/* a NODE, PING, PONG, UNDELIV or CLOSE frame */
 	RX_SLOW_ALLOC,		/* a message to allocate: large, or no memory */
 	RX_SLOW_DELIVER,	/* a whole message whose node has no room yet */
 	RX_SLOW_REPORT,		/* a message dropped: tell its sender (G3) */

@@ -108,10 +108,11 @@ struct kdist_link {
 	 * from the socket's queue (tcp_read_sock) by whoever holds rx_lock:
 	 * the socket's data-ready callback in softirq context, or the event
 	 * loop. Anything that may sleep (a large message to allocate, NODE,
-	 * PING, PONG and CLOSE frames, a node without room) is left to the
-	 * event loop with rx_slow set; while rx_slow or rx_err is set, or
-	 * rx_live is not, the callback leaves the state alone and the event
-	 * loop owns it under link->lock alone.
+	 * PING, PONG, UNDELIV and CLOSE frames, a node without room, a report
+	 * of a dropped message) is left to the event loop with rx_slow set;
+	 * while rx_slow or rx_err is set, or rx_live is not, the callback
+	 * leaves the state alone and the event loop owns it under link->lock
+	 * alone.
 	 */
 	spinlock_t rx_lock;
 	bool rx_live;			/* ESTABLISHED on link->sock */

@@ -68,7 +68,7 @@ static int fsm_illegal(struct kd_fsm *f, int evt)
 
 /*
  * feed one event; returns the mask of enum kd_fsm_action the caller must
- * perform (in ascending bit order, after unlocking), with f->reason set
+ * perform (in ascending bit order), with f->reason set
  * when it includes NOTIFY_NODES_DOWN or NOTIFY_UNREACHABLE and
  * f->retry_ms when it includes SCHEDULE_RETRY; or -EINVAL, leaving the
  * state unchanged, for an event the state does not accept.

@@ -3,8 +3,8 @@
  * The state machine of a kdist link (one per configured peer host), in
  * the manner of TIPC's tipc_link_fsm_evt(): the caller feeds events under
  * its lock, gets back a mask of actions, and performs them (all I/O,
- * timers and notifications) after unlocking, in ascending bit order. The
- * machine itself never does I/O.
+ * timers and notifications) in ascending bit order; kdist.ko does so
+ * still under the link's lock. The machine itself never does I/O.
  */
 
 #ifndef _KD_FSM_H

@@ -115,11 +115,13 @@
  *   KDIST_GENL_MCGRP_EVENTS group:
  *
  *     KDIST_A_EVENT: u32, enum kdist_genl_event
- *     KDIST_A_HOST_NAME, KDIST_A_HOST_INCARNATION: the host that changed or
- *                                                  the peer host concerned
+ *     KDIST_A_HOST_NAME, KDIST_A_HOST_INCARNATION and the rest of the
+ *       host's configuration, as KDIST_CMD_HOST_GET gives them: for
+ *       KDIST_EVENT_HOST_CHANGED
  *     KDIST_A_REASON: u32, enum kdist_reason, where one applies; for link
  *                     events, enum kdist_down_reason
- *     KDIST_A_PEER_NAME, KDIST_A_PEER_INCARNATION: for link events
+ *     KDIST_A_PEER_NAME, KDIST_A_PEER_INCARNATION: for link events and
+ *       KDIST_EVENT_AUTH_FAILED
  *
  * Data plane
  * ----------
