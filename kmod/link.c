@@ -431,13 +431,25 @@ static void rx_set_live(struct kdist_link *link)
 	spin_unlock_bh(&link->rx_lock);
 }
 
-/* The peer's last ack as the sender should stamp it, and mark it sent. */
+/*
+ * The last sequence number received whole, the one acks and the
+ * handshake may name: a frame whose header was accepted but whose bytes
+ * are still coming (rx_hold) is given back if the connection breaks, so
+ * it must not be acked. Caller holds rx_lock.
+ */
+static u64 rx_done_seq(struct kdist_link *link)
+{
+	lockdep_assert_held(&link->rx_lock);
+	return kd_seq_rx_last(&link->rx) - (link->rx_hold ? 1 : 0);
+}
+
+/* The ack the sender should stamp on what it sends now. */
 static u64 rx_ack_take(struct kdist_link *link)
 {
 	u64 ack;
 
 	spin_lock_bh(&link->rx_lock);
-	ack = kd_seq_rx_last(&link->rx);
+	ack = rx_done_seq(link);
 	spin_unlock_bh(&link->rx_lock);
 	return ack;
 }
@@ -455,8 +467,8 @@ static bool rx_ack_due(struct kdist_link *link, bool any)
 	bool due;
 
 	spin_lock_bh(&link->rx_lock);
-	due = any ? kd_seq_rx_last(&link->rx) != link->rx.ack_sent :
-		    kd_seq_rx_ack_due(&link->rx);
+	due = any ? rx_done_seq(link) != link->rx.ack_sent :
+		    rx_done_seq(link) - link->rx.ack_sent >= KD_SEQ_ACK_BATCH;
 	spin_unlock_bh(&link->rx_lock);
 	return due;
 }
@@ -503,34 +515,22 @@ static void sock_attach(struct kdist_link *link, struct socket *sock)
 }
 
 /*
- * The connection ends: a frame half-read, or read but not yet handled,
- * was not taken. Its sequence number is given back, so the peer sends it
- * again whole after the reconnect. A whole message that waits for room
- * at its node stays.
+ * The connection ends: a frame half-read was not taken. Its sequence
+ * number, never acked (rx_done_seq()), is given back, so the peer sends
+ * it again whole after the reconnect. What was read whole stays.
  */
 static void rx_abort(struct kdist_link *link)
 {
 	const struct kd_frame_hdr *h = &link->rx_hdr;
-	bool undo;
 
 	lockdep_assert_held(&link->lock);
-	undo = link->rx_slow == RX_SLOW_FRAME ||
-	       (link->rx_off >= KD_FRAME_HDR_LEN && link->rx_accept);
-	/*
-	 * Except a fragment of a message being dropped, once reported: it
-	 * is taken as it is, or the peer would send it, and we report it,
-	 * again.
-	 */
-	if (h->type == KD_FRAME_T_DATA && link->rx_dhlen && !link->rx_msg &&
-	    !link->rx_dst && link->rx_slow != RX_SLOW_REPORT)
-		undo = false;
-	if (undo && kd_frame_type_sequenced(h->type)) {
+	if (link->rx_hold) {
 		spin_lock_bh(&link->rx_lock);
 		link->rx.rcv_next--;
+		link->rx_hold = false;
 		spin_unlock_bh(&link->rx_lock);
 		/* The fragment's bytes will come again. */
-		if (h->type == KD_FRAME_T_DATA && link->rx_off &&
-		    link->rx_dhlen) {
+		if (h->type == KD_FRAME_T_DATA && link->rx_dhlen) {
 			if (link->rx_d.offset == 0) {
 				if (link->rx_msg)
 					kvfree(link->rx_msg);
@@ -546,7 +546,13 @@ static void rx_abort(struct kdist_link *link)
 	link->rx_off = 0;
 	link->rx_dhlen = 0;
 	link->rx_err = 0;
-	if (link->rx_slow != RX_SLOW_DELIVER)
+	/*
+	 * What was read whole stays to be handled, as it may have been acked:
+	 * a message waiting for room, a NODE, PING, PONG or UNDELIV frame. A
+	 * CLOSE was for the connection that ended.
+	 */
+	if (link->rx_slow == RX_SLOW_ALLOC || link->rx_slow == RX_SLOW_REPORT ||
+	    (link->rx_slow == RX_SLOW_FRAME && h->type == KD_FRAME_T_CLOSE))
 		link->rx_slow = RX_SLOW_NONE;
 }
 
@@ -686,6 +692,7 @@ static void reset_seq(struct kdist_link *link)
 	spin_lock_bh(&link->rx_lock);
 	WARN_ON_ONCE(link->rx_live);
 	kd_seq_rx_init(&link->rx);
+	link->rx_hold = false;
 	link->rx_peer_ack = 0;
 	link->rx_slow = RX_SLOW_NONE;
 	spin_unlock_bh(&link->rx_lock);
@@ -1039,6 +1046,8 @@ static int rx_end(struct kdist_link *link)
 
 	link->rx_off = 0;
 	link->rx_dhlen = 0;
+	/* Read whole: from here on it is received, and may be acked. */
+	link->rx_hold = false;
 	if (!link->rx_accept)
 		return RX_SLOW_NONE;
 	switch (h->type) {
@@ -1094,6 +1103,7 @@ static int rx_header(struct kdist_link *link)
 		return 0;
 	switch (kd_seq_rx_check(&link->rx, h->seq)) {
 	case KD_SEQ_ACCEPT:
+		link->rx_hold = true;
 		return 0;
 	case KD_SEQ_DUP:
 		link->stats[KDIST_LS_DUPS]++;
@@ -1138,6 +1148,8 @@ static int rx_start(struct kdist_link *link)
 	/* From a node reported down: never delivered (G3). */
 	if (buried(link, d->src.creation)) {
 		link->stats[KDIST_LS_DROP_STALE]++;
+		/* Dropped whole: the rest of its bytes are not needed. */
+		link->rx_hold = false;
 		return 0;
 	}
 	dst = kdist_node_lookup(link->host, d->dst.name);
@@ -1507,6 +1519,10 @@ static int rx_report(struct kdist_link *link)
 	if (!f)
 		return -ENOMEM;
 	queue_frame(link, f);
+	/* Reported once: the message is dropped whole, never given back. */
+	spin_lock_bh(&link->rx_lock);
+	link->rx_hold = false;
+	spin_unlock_bh(&link->rx_lock);
 	if (link->rx_off == KD_FRAME_HDR_LEN + h->len)
 		return rx_end(link);
 	return RX_SLOW_NONE;
@@ -1590,7 +1606,10 @@ static int rx_slow_run(struct kdist_link *link)
 		ret = -EPROTO;
 		break;
 	}
-	/* rx_slow stays set: rx_abort() gives the frame back. */
+	/*
+	 * rx_slow stays set: a frame read whole is tried again after the
+	 * reconnect, one half-read is given back by rx_abort().
+	 */
 	if (ret < 0)
 		return ret;
 	spin_lock_bh(&link->rx_lock);
@@ -1840,7 +1859,7 @@ void kdist_link_session_of(struct kdist_link *link, u64 *peer_inc, u64 *sid,
 	*peer_inc = link->fsm.state & KD_FSM_SESSION ? link->peer_inc : 0;
 	*sid = link->fsm.state & KD_FSM_SESSION ? link->sid : 0;
 	spin_lock_bh(&link->rx_lock);
-	*rcv_last = kd_seq_rx_last(&link->rx);
+	*rcv_last = rx_done_seq(link);
 	spin_unlock_bh(&link->rx_lock);
 	*gen = link->session_gen;
 	mutex_unlock(&link->lock);
@@ -2272,7 +2291,7 @@ int kdist_link_dump(struct kdist_link *link, struct sk_buff *skb)
 	memcpy(stats, link->stats, sizeof(stats));
 	stats[KDIST_LS_TX_SEQ] = link->tx.next - 1;
 	spin_lock_bh(&link->rx_lock);
-	stats[KDIST_LS_RX_SEQ] = kd_seq_rx_last(&link->rx);
+	stats[KDIST_LS_RX_SEQ] = rx_done_seq(link);
 	stats[KDIST_LS_DUPS] = link->rx.dups;
 	stats[KDIST_LS_LAST_RX_MS] = link->sock ?
 		jiffies_to_msecs(jiffies - link->last_rx) : 0;

@@ -119,6 +119,7 @@ struct kdist_link {
 	u8 rx_slow;			/* enum rx_slow: left to the event loop */
 	int rx_err;			/* the connection must go: -errno */
 	bool rx_accept;			/* current frame in sequence (not a dup) */
+	bool rx_hold;			/* it took a seq, not yet read whole */
 	u8 rx_hdr_buf[KD_FRAME_HDR_LEN];
 	struct kd_frame_hdr rx_hdr;
 	u32 rx_off;			/* bytes of the current frame read */
