@@ -592,21 +592,39 @@ static void sock_close(struct kdist_link *link)
  * Tells the sender of a dropped message or ping that it will not be
  * delivered (G3, G5), with the reason the session ended.
  */
-static void report_dropped(struct kdist_link *link, struct kdist_frame *f,
-			   u32 reason)
+/*
+ * Tells local node @node that its message or ping (@cookie) to @dst on the
+ * peer will not be delivered, for @reason (enum kdist_down_reason).
+ */
+static void tell_undeliverable(struct kdist_link *link,
+			       struct kdist_node *node,
+			       const struct kd_frame_node *dst, u64 cookie,
+			       u32 reason)
 {
 	struct kdist_event ev = {
 		.event = KDIST_EV_UNDELIVERABLE,
 		.reason = reason,
-		.cookie = f->cookie,
+		.creation = dst->creation,
+		.cookie = cookie,
 	};
+	char addr[KDIST_ADDR_MAX];
+	int len;
+
+	peer_addr(link, dst->name, addr, &len);
+	atomic64_inc(&node->undeliverable);
+	if (kdist_node_event(node, addr, len, &ev) == -ENOMEM)
+		pr_err_ratelimited("node %s: no memory to report a message to %s\n",
+				   node->name, addr);
+}
+
+static void report_dropped(struct kdist_link *link, struct kdist_frame *f,
+			   u32 reason)
+{
 	u32 plen = f->len - KD_FRAME_HDR_LEN;
 	const u8 *p = f->buf + KD_FRAME_HDR_LEN;
 	const struct kd_frame_node *dst;
-	char addr[KDIST_ADDR_MAX];
 	struct kd_frame_data d;
 	struct kd_frame_ping pg;
-	int len;
 
 	if (frame_type(f) == KD_FRAME_T_DATA) {
 		if (kd_frame_decode_data(p, plen, plen, &d) <= 0)
@@ -618,12 +636,7 @@ static void report_dropped(struct kdist_link *link, struct kdist_frame *f,
 			return;
 		dst = &pg.dst;
 	}
-	ev.creation = dst->creation;
-	peer_addr(link, dst->name, addr, &len);
-	atomic64_inc(&f->sender->undeliverable);
-	if (kdist_node_event(f->sender, addr, len, &ev) == -ENOMEM)
-		pr_err_ratelimited("node %s: no memory to report a message to %s\n",
-				   f->sender->name, addr);
+	tell_undeliverable(link, f->sender, dst, f->cookie, reason);
 }
 
 /*
@@ -1473,28 +1486,18 @@ static int rx_close(const u8 *p, u32 plen)
  */
 static int rx_undeliv(struct kdist_link *link, const u8 *p, u32 plen)
 {
-	struct kdist_event ev = { .event = KDIST_EV_UNDELIVERABLE };
-	char addr[KDIST_ADDR_MAX];
 	struct kd_frame_ping pg;
 	struct kdist_node *node;
-	int len;
 
 	if (kd_frame_decode_ping(p, plen, plen, KD_FRAME_T_UNDELIV, &pg) <= 0)
 		return -EPROTO;
 	node = kdist_node_lookup(link->host, pg.src.name);
 	if (!node)
 		return 0;
-	if (node->creation == pg.src.creation) {
-		ev.reason = pg.status == KD_UNDELIV_STALE ? KDIST_DOWN_STALE :
-							    KDIST_DOWN_NOPROC;
-		ev.creation = pg.dst.creation;
-		ev.cookie = pg.id;
-		peer_addr(link, pg.dst.name, addr, &len);
-		atomic64_inc(&node->undeliverable);
-		if (kdist_node_event(node, addr, len, &ev) == -ENOMEM)
-			pr_err_ratelimited("node %s: no memory to report a message to %s\n",
-					   node->name, addr);
-	}
+	if (node->creation == pg.src.creation)
+		tell_undeliverable(link, node, &pg.dst, pg.id,
+				   pg.status == KD_UNDELIV_STALE ?
+				   KDIST_DOWN_STALE : KDIST_DOWN_NOPROC);
 	kdist_node_put(node);
 	return 0;
 }
