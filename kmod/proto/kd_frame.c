@@ -38,7 +38,7 @@ enum ping_off {
 /* how a frame type is numbered and acknowledged */
 enum frame_kind {
 	KIND_NONE = 0,	/* not a frame type */
-	KIND_HS,	/* handshake: seq 0, ack 0, no flags */
+	KIND_HS,	/* handshake: seq 0, ack 0 */
 	KIND_SEQ,	/* sequenced: seq >= 1 */
 	KIND_CTL,	/* control: seq 0, ack carried */
 };
@@ -46,32 +46,28 @@ enum frame_kind {
 /* what the header decoder knows about each frame type */
 struct type_info {
 	u8 kind;	/* enum frame_kind */
-	u8 flags;	/* flag bits allowed on this type */
 	u32 min;	/* shortest payload, bytes */
 	u32 max;	/* longest payload, bytes */
 };
 
 static const struct type_info types[__KD_FRAME_T_MAX] = {
-	[KD_FRAME_T_HELLO] = { KIND_HS, 0, KD_HS_HELLO_MIN, KD_HS_HELLO_MAX },
-	[KD_FRAME_T_AUTH] = { KIND_HS, 0, KD_HS_AUTH_LEN, KD_HS_AUTH_LEN },
-	[KD_FRAME_T_AUTH_OK] = { KIND_HS, 0, KD_HS_AUTH_OK_LEN,
-				 KD_HS_AUTH_OK_LEN },
-	[KD_FRAME_T_DATA] = { KIND_SEQ, KD_FRAME_F_ACK_REQ, KD_FRAME_DATA_MIN,
+	[KD_FRAME_T_HELLO] = { KIND_HS, KD_HS_HELLO_MIN, KD_HS_HELLO_MAX },
+	[KD_FRAME_T_AUTH] = { KIND_HS, KD_HS_AUTH_LEN, KD_HS_AUTH_LEN },
+	[KD_FRAME_T_AUTH_OK] = { KIND_HS, KD_HS_AUTH_OK_LEN, KD_HS_AUTH_OK_LEN },
+	[KD_FRAME_T_DATA] = { KIND_SEQ, KD_FRAME_DATA_MIN,
 			      KD_FRAME_DATA_PAYLOAD_MAX },
-	[KD_FRAME_T_NODE_UP] = { KIND_SEQ, KD_FRAME_F_ACK_REQ,
-				 KD_FRAME_NODE_MIN, KD_FRAME_NODE_MAX },
-	[KD_FRAME_T_NODE_DOWN] = { KIND_SEQ, KD_FRAME_F_ACK_REQ,
-				   KD_FRAME_NODE_MIN, KD_FRAME_NODE_MAX },
-	[KD_FRAME_T_PING] = { KIND_SEQ, KD_FRAME_F_ACK_REQ,
-			      KD_FRAME_PING_MIN, KD_FRAME_PING_MAX },
-	[KD_FRAME_T_PONG] = { KIND_SEQ, KD_FRAME_F_ACK_REQ,
-			      KD_FRAME_PING_MIN, KD_FRAME_PING_MAX },
-	[KD_FRAME_T_ACK] = { KIND_CTL, 0, 0, 0 },
-	[KD_FRAME_T_TICK] = { KIND_CTL, KD_FRAME_F_ACK_REQ, 0, 0 },
-	[KD_FRAME_T_CLOSE] = { KIND_CTL, 0, KD_FRAME_CLOSE_LEN,
+	[KD_FRAME_T_NODE_UP] = { KIND_SEQ, KD_FRAME_NODE_MIN,
+				 KD_FRAME_NODE_MAX },
+	[KD_FRAME_T_NODE_DOWN] = { KIND_SEQ, KD_FRAME_NODE_MIN,
+				   KD_FRAME_NODE_MAX },
+	[KD_FRAME_T_PING] = { KIND_SEQ, KD_FRAME_PING_MIN, KD_FRAME_PING_MAX },
+	[KD_FRAME_T_PONG] = { KIND_SEQ, KD_FRAME_PING_MIN, KD_FRAME_PING_MAX },
+	[KD_FRAME_T_ACK] = { KIND_CTL, 0, 0 },
+	[KD_FRAME_T_TICK] = { KIND_CTL, 0, 0 },
+	[KD_FRAME_T_CLOSE] = { KIND_CTL, KD_FRAME_CLOSE_LEN,
 			       KD_FRAME_CLOSE_LEN },
-	[KD_FRAME_T_UNDELIV] = { KIND_SEQ, KD_FRAME_F_ACK_REQ,
-				 KD_FRAME_PING_MIN, KD_FRAME_PING_MAX },
+	[KD_FRAME_T_UNDELIV] = { KIND_SEQ, KD_FRAME_PING_MIN,
+				 KD_FRAME_PING_MAX },
 };
 
 /* the table entry of a valid type, or NULL */
@@ -169,7 +165,7 @@ static int hdr_check(const struct kd_frame_hdr *h)
 	if (h->version < KD_PROTO_VERSION_MIN ||
 	    h->version > KD_PROTO_VERSION_MAX || !t)
 		return -EPROTO;
-	if (h->flags & ~t->flags)
+	if (h->flags & KD_FRAME_F_RESERVED)
 		return -EPROTO;
 	if (t->kind == KIND_SEQ && h->seq == 0)
 		return -EPROTO;

@@ -98,12 +98,12 @@ enum kd_frame_type {
 	__KD_FRAME_T_MAX
 };
 
-/* header flag bits */
-enum kd_frame_flag {
-	/* sender asks for an explicit ACK soon (its queue is filling up) */
-	KD_FRAME_F_ACK_REQ = 1U << 0,
-	__KD_FRAME_F_ALL = KD_FRAME_F_ACK_REQ
-};
+/*
+ * header flags byte: version 1 defines no flag, every bit is reserved and
+ * must be 0 (the decoder rejects a frame with any of them set, the encoder
+ * refuses to write one)
+ */
+#define KD_FRAME_F_RESERVED	0xffU
 
 /*
  * NODE_UP/NODE_DOWN reason field; values are those of enum
@@ -151,7 +151,7 @@ enum kd_frame_close_reason {
 struct kd_frame_hdr {
 	u8 version;	/* protocol version, KD_PROTO_VERSION_MIN..MAX */
 	u8 type;	/* enum kd_frame_type */
-	u8 flags;	/* enum kd_frame_flag bits */
+	u8 flags;	/* reserved: must be 0 */
 	u32 len;	/* payload length after the header, bytes */
 	u64 seq;	/* sequence number, 0 on unsequenced frames */
 	u64 ack;	/* last seq received in order from the peer, 0 = none */
