@@ -67,6 +67,7 @@ struct hs {
 	bool resume;		/* both sides agreed to resume */
 	bool restarted;		/* the peer has a new incarnation */
 	bool accepting;		/* kdist_link_accept_begin() said yes */
+	u8 version;		/* the protocol version both HELLOs allow */
 };
 
 static int send_frame(struct socket *sock, u8 type, const u8 *p, u32 plen)
@@ -203,11 +204,13 @@ static int hello(struct hs *hs)
 		return len;
 	if (kd_hs_decode_hello(p, len, len, &hs->theirs) <= 0)
 		return -EPROTO;
-	if (kd_hs_pick_version(hs->mine.ver_min, hs->mine.ver_max,
-			       hs->theirs.ver_min, hs->theirs.ver_max) < 0) {
+	len = kd_hs_pick_version(hs->mine.ver_min, hs->mine.ver_max,
+				 hs->theirs.ver_min, hs->theirs.ver_max);
+	if (len < 0) {
 		send_close(hs->sock, KD_CLOSE_VERSION);
 		return -EPROTONOSUPPORT;
 	}
+	hs->version = len;
 	return 0;
 }
 
@@ -223,6 +226,10 @@ static int pick_link(struct hs *hs, struct sockaddr_storage *from)
 		atomic64_inc(&host->auth_failures);
 		pr_warn_ratelimited("connection attempt from disallowed host %pISpc: unknown host name %s\n",
 				    from, hs->theirs.name);
+		/* Announced as a wrong secret is: the name it claimed. */
+		kdist_netlink_notify_auth(host, hs->theirs.name,
+					  hs->theirs.incarnation);
+		send_close(hs->sock, KD_CLOSE_AUTH);
 		return -EPERM;
 	}
 	if (!kdist_link_accept_begin(hs->link,
@@ -343,7 +350,8 @@ static void install(struct hs *hs)
 {
 	kdist_link_install(hs->link, hs->sock, hs->gen, hs->theirs.incarnation,
 			   hs->resume ? hs->sid : new_sid(hs),
-			   hs->peer_auth.rcv_last, hs->resume, hs->restarted);
+			   hs->peer_auth.rcv_last, hs->resume, hs->restarted,
+			   hs->version);
 }
 
 static void set_timeouts(struct socket *sock)

@@ -1916,7 +1916,7 @@ static void install_sock(struct kdist_link *link, struct socket *sock,
  */
 void kdist_link_install(struct kdist_link *link, struct socket *sock,
 			u32 gen, u64 peer_inc, u64 sid, u64 peer_rcv_last,
-			bool resume_ok, bool restarted)
+			bool resume_ok, bool restarted, u8 version)
 {
 	bool had_session;
 
@@ -1927,6 +1927,7 @@ void kdist_link_install(struct kdist_link *link, struct socket *sock,
 		return;
 	}
 	rx_stop(link);
+	link->version = version;
 	had_session = link->fsm.state & KD_FSM_SESSION;
 	/* peer_inc is set by the first connection and kept after it. */
 	if (link->peer_inc)
@@ -2286,7 +2287,7 @@ int kdist_link_dump(struct kdist_link *link, struct sk_buff *skb)
 {
 	u64 stats[__KDIST_LS_LAST];
 	struct nlattr *nest;
-	u32 state;
+	u32 state, version;
 	u64 inc;
 	int i;
 
@@ -2305,6 +2306,7 @@ int kdist_link_dump(struct kdist_link *link, struct sk_buff *skb)
 	stats[KDIST_LS_TX_MSGS] = atomic64_read(&link->tx_msgs);
 	state = uapi_state(link->fsm.state);
 	inc = link->peer_inc;
+	version = link->version;
 	mutex_unlock(&link->lock);
 
 	if (nla_put_string(skb, KDIST_A_PEER_NAME, link->peer) ||
@@ -2312,7 +2314,8 @@ int kdist_link_dump(struct kdist_link *link, struct sk_buff *skb)
 				   &link->addr) ||
 	    nla_put_u64_64bit(skb, KDIST_A_PEER_INCARNATION, inc,
 			      KDIST_A_PAD) ||
-	    nla_put_u32(skb, KDIST_A_LINK_STATE, state))
+	    nla_put_u32(skb, KDIST_A_LINK_STATE, state) ||
+	    nla_put_u32(skb, KDIST_A_LINK_VERSION, version))
 		return -EMSGSIZE;
 	nest = nla_nest_start(skb, KDIST_A_LINK_STATS);
 	if (!nest)

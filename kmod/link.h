@@ -79,6 +79,7 @@ struct kdist_link {
 	struct kd_fsm fsm;
 	u64 peer_inc;			/* the session's peer, 0 = none */
 	u64 sid;			/* the session's id (conn.c) */
+	u8 version;			/* protocol of the last handshake, 0 = none */
 	/*
 	 * Down is final (G3): every node of peer incarnation buried_inc with
 	 * a creation up to buried_upto was reported down, and is never
@@ -186,7 +187,7 @@ void kdist_conn_host_init(struct kdist_host *host);
 void kdist_conn_host_exit(struct kdist_host *host);
 void kdist_link_install(struct kdist_link *link, struct socket *sock,
 			u32 gen, u64 peer_inc, u64 sid, u64 peer_rcv_last,
-			bool resume_ok, bool restarted);
+			bool resume_ok, bool restarted, u8 version);
 void kdist_link_session_of(struct kdist_link *link, u64 *peer_inc, u64 *sid,
 			   u64 *rcv_last, u32 *gen);
 bool kdist_link_accept_begin(struct kdist_link *link, bool keep_outbound);

@@ -76,6 +76,8 @@ static const struct nla_policy kdist_policy[KDIST_A_MAX + 1] = {
 	[KDIST_A_NODE_QUEUED] = { .type = NLA_REJECT },
 	[KDIST_A_NODE_QUEUED_BYTES] = { .type = NLA_REJECT },
 	[KDIST_A_NODE_STATS] = { .type = NLA_REJECT },
+	[KDIST_A_LINK_VERSION] = { .type = NLA_REJECT,
+		.reject_message = "the protocol version is negotiated" },
 };
 
 static struct genl_family kdist_family;

@@ -997,6 +997,7 @@ static const enum mnl_attr_data_type kdist_policy[KDIST_A_MAX + 1] = {
 	[KDIST_A_NODE_QUEUED] = MNL_TYPE_U32,
 	[KDIST_A_NODE_QUEUED_BYTES] = MNL_TYPE_U64,
 	[KDIST_A_NODE_STATS] = MNL_TYPE_NESTED,
+	[KDIST_A_LINK_VERSION] = MNL_TYPE_U32,
 };
 
 /* How attributes are named in messages: the command line's words. */
@@ -1025,6 +1026,7 @@ static const char *const kdist_attr_labels[KDIST_A_MAX + 1] = {
 	[KDIST_A_NODE_QUEUED] = "node queued",
 	[KDIST_A_NODE_QUEUED_BYTES] = "node queued bytes",
 	[KDIST_A_NODE_STATS] = "node counters",
+	[KDIST_A_LINK_VERSION] = "link protocol version",
 };
 
 static const char *const event_names[__KDIST_EVENT_LAST] = {
@@ -1959,6 +1961,10 @@ static void link_show_text(struct dump *d, const struct nlattr *const *tb,
 				value, sizeof(value));
 		fprintf(d->out, SHOW_INDENT "address: %s\n", value);
 	}
+	if (tb[KDIST_A_LINK_VERSION] &&
+	    mnl_attr_get_u32(tb[KDIST_A_LINK_VERSION]))
+		fprintf(d->out, SHOW_INDENT "protocol: %u\n",
+			mnl_attr_get_u32(tb[KDIST_A_LINK_VERSION]));
 	for (i = 0; i < ARRAY_SIZE(link_lines); i++)
 		print_stat_line(d->out, &link_lines[i], c, st);
 }
@@ -1985,6 +1991,9 @@ static void link_show_json(struct dump *d, const struct nlattr *const *tb,
 		json_string(j, "incarnation", buf);
 	}
 	json_string(j, "state", state);
+	if (tb[KDIST_A_LINK_VERSION])
+		json_uint(j, "protocol",
+			  mnl_attr_get_u32(tb[KDIST_A_LINK_VERSION]));
 	json_counters(j, c, link_stat_names, ARRAY_SIZE(link_stat_names));
 	json_object_end(j);
 }

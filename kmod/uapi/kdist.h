@@ -92,9 +92,12 @@
  *     KDIST_A_PEER_INCARNATION: u64, 0 before the first session
  *     KDIST_A_LINK_STATE: u32, enum kdist_link_state
  *     KDIST_A_LINK_STATS: nest of u64, enum kdist_link_stat
+ *     KDIST_A_LINK_VERSION: u32, the link protocol version negotiated by
+ *       the last handshake that finished, 0 before the first one
  *
  *   KDIST_CMD_HOST_GET also carries KDIST_A_AUTH_FAILURES: u64, the
- *   connections refused because the peer failed authentication.
+ *   connections refused because the peer failed authentication or
+ *   announced a host name that is not a configured peer.
  *
  * KDIST_CMD_NODE_GET (dump)
  * -------------------------
@@ -121,7 +124,9 @@
  *     KDIST_A_REASON: u32, enum kdist_reason, where one applies; for link
  *                     events, enum kdist_down_reason
  *     KDIST_A_PEER_NAME, KDIST_A_PEER_INCARNATION: for link events and
- *       KDIST_EVENT_AUTH_FAILED
+ *       KDIST_EVENT_AUTH_FAILED (there, the name and incarnation the
+ *       refused host claimed in its HELLO: a configured peer that failed
+ *       authentication, or a name that is no peer of this host)
  *
  * Data plane
  * ----------
@@ -238,6 +243,7 @@ enum kdist_attr {
 	KDIST_A_NODE_QUEUED,
 	KDIST_A_NODE_QUEUED_BYTES,
 	KDIST_A_NODE_STATS,
+	KDIST_A_LINK_VERSION,
 	__KDIST_A_LAST
 };
 
@@ -256,7 +262,7 @@ enum kdist_genl_event {
 	KDIST_EVENT_LINK_DOWN,		/* the session ended (see reason) */
 	KDIST_EVENT_LINK_UNREACHABLE,	/* connection lost, session kept */
 	KDIST_EVENT_LINK_REACHABLE,	/* connection back, session resumed */
-	KDIST_EVENT_AUTH_FAILED,	/* a peer failed authentication */
+	KDIST_EVENT_AUTH_FAILED,	/* a connection was refused: auth */
 	__KDIST_EVENT_LAST
 };
 

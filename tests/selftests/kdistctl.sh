@@ -655,7 +655,8 @@ STATS = {'tx_seq', 'rx_seq', 'acked', 'retransmits', 'reconnects',
          'proto_errors', 'ticks_tx', 'ticks_rx', 'tx_msgs', 'rx_msgs'}
 def check_link(l, peer, addr, port):
     assert set(l) == {'peer', 'addr', 'port', 'incarnation', 'state',
-                      'stats'}, sorted(l)
+                      'protocol', 'stats'}, sorted(l)
+    assert l['protocol'] == 0, l['protocol']
     assert l['peer'] == peer and l['addr'] == addr, l
     assert is_int(l['port']) and l['port'] == port, l
     assert re.match('$DOWN_STATES_RE', l['state']), l['state']
