@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -11,14 +12,38 @@
 /* Where the module reports how many hosts are alive. */
 #define HOSTS_PATH "/sys/class/misc/kdist/hosts"
 
+/* Keeps the id of the "events" multicast group of the family. */
+static void mcast_groups(struct kd_nl *k, const struct nlattr *groups)
+{
+	const struct nlattr *g, *a;
+	const char *name;
+	uint32_t id;
+
+	mnl_attr_for_each_nested(g, groups) {
+		name = NULL;
+		id = 0;
+		mnl_attr_for_each_nested(a, g) {
+			if (mnl_attr_get_type(a) == CTRL_ATTR_MCAST_GRP_NAME)
+				name = mnl_attr_get_str(a);
+			else if (mnl_attr_get_type(a) == CTRL_ATTR_MCAST_GRP_ID)
+				id = mnl_attr_get_u32(a);
+		}
+		if (name && !strcmp(name, KDIST_GENL_MCGRP_EVENTS))
+			k->mcgrp = id;
+	}
+}
+
 static int family_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct kd_nl *k = data;
 	struct nlattr *a;
 
-	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr))
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
 		if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID)
 			k->family = mnl_attr_get_u16(a);
+		else if (mnl_attr_get_type(a) == CTRL_ATTR_MCAST_GROUPS)
+			mcast_groups(k, a);
+	}
 	return MNL_CB_OK;
 }
 
@@ -164,6 +189,77 @@ int t_nl_host_get(struct kd_nl *k)
 	char buf[KD_NL_BUF];
 
 	return t_nl_talk(k, t_nl_req(k, buf, KDIST_CMD_HOST_GET));
+}
+
+int t_nl_events(struct kd_nl *k)
+{
+	int grp = (int)k->mcgrp;
+
+	if (!grp)
+		return -ENOENT;
+	if (mnl_socket_setsockopt(k->sock, NETLINK_ADD_MEMBERSHIP, &grp,
+				  sizeof(grp)) < 0)
+		return -errno;
+	return 0;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Is the message at @nlh the event the caller waits for? Fills k->tb. */
+static int event_match(struct kd_nl *k, const struct nlmsghdr *nlh,
+		       uint32_t event, const char *peer)
+{
+	const struct genlmsghdr *g = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type != k->family || g->cmd != KDIST_CMD_EVENT)
+		return 0;
+	memset(k->tb, 0, sizeof(k->tb));
+	if (mnl_attr_parse(nlh, sizeof(*g), attr_cb, k) < 0)
+		return 0;
+	if (!k->tb[KDIST_A_EVENT] ||
+	    mnl_attr_get_u32(k->tb[KDIST_A_EVENT]) != event)
+		return 0;
+	if (!peer)
+		return 1;
+	return k->tb[KDIST_A_PEER_NAME] &&
+	       !strcmp(mnl_attr_get_str(k->tb[KDIST_A_PEER_NAME]), peer);
+}
+
+int t_nl_wait_event(struct kd_nl *k, uint32_t event, const char *peer,
+		    int ms)
+{
+	struct pollfd pfd = { .fd = mnl_socket_get_fd(k->sock),
+			      .events = POLLIN };
+	uint64_t end = now_ms() + ms;
+	const struct nlmsghdr *nlh;
+	int ret, left;
+
+	for (;;) {
+		uint64_t now = now_ms();
+
+		if (now >= end)
+			return -ETIMEDOUT;
+		ret = poll(&pfd, 1, (int)(end - now));
+		if (ret < 0 && errno != EINTR)
+			return -errno;
+		if (ret <= 0)
+			continue;
+		ret = mnl_socket_recvfrom(k->sock, k->reply, sizeof(k->reply));
+		if (ret < 0)
+			return -errno;
+		k->reply_len = ret;
+		left = ret;
+		for (nlh = (const void *)k->reply; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left))
+			if (event_match(k, nlh, event, peer))
+				return 0;
+	}
 }
 
 int t_hosts(void)

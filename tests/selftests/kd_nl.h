@@ -25,6 +25,7 @@ struct kd_nl {
 	char reply[KD_NL_BUF];
 	size_t reply_len;
 	const struct nlattr *tb[KDIST_A_MAX + 1];
+	uint32_t mcgrp;		/* id of the "events" group, 0 = unknown */
 };
 
 /* t_nl_open opens a socket and resolves the family: 0, or -errno. */
@@ -36,6 +37,19 @@ struct nlmsghdr *t_nl_req(struct kd_nl *k, char *buf, uint8_t cmd);
 int t_nl_talk(struct kd_nl *k, struct nlmsghdr *nlh);
 /* t_nl_host_get fills k->tb with the host attributes: 0 or -errno. */
 int t_nl_host_get(struct kd_nl *k);
+/*
+ * t_nl_events joins the events group on an open socket (of the caller's
+ * network namespace): 0, or -errno.
+ */
+int t_nl_events(struct kd_nl *k);
+/*
+ * t_nl_wait_event waits up to @ms for a KDIST_CMD_EVENT whose KDIST_A_EVENT
+ * is @event and, if @peer is not NULL, whose KDIST_A_PEER_NAME is @peer;
+ * other events are skipped. 0 with k->tb holding its attributes,
+ * -ETIMEDOUT, or -errno.
+ */
+int t_nl_wait_event(struct kd_nl *k, uint32_t event, const char *peer,
+		    int ms);
 /* t_hosts reads the number of live hosts from sysfs, or -1. */
 int t_hosts(void);
 

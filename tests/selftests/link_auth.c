@@ -11,6 +11,9 @@
  *     payload, a well-formed HELLO from an unknown host, one that claims to
  *     be alpha but cannot prove it, and nothing at all. The kernel closes
  *     every one of them, nothing crashes, and the real link keeps working.
+ *     The unknown host and the false alpha are each announced on beta's
+ *     events group (auth-failed, with the name and incarnation they
+ *     claimed), as a wrong secret is.
  *
  *   kdau-0 "alpha" 10.77.0.1, node na --- bridge --- node nb, 10.77.0.2 "beta" kdau-1
  */
@@ -19,6 +22,7 @@
 #include <sys/socket.h>
 
 #include "kd_net.h"
+#include "kd_nl.h"
 #include "kselftest_harness.h"
 
 #define PFX	"kdau"
@@ -32,6 +36,8 @@
 /* How long the kernel may take to drop a rogue connection, in ms. */
 #define DROP_MS		15000
 #define LOG_NEEDLE	"connection attempt from disallowed host"
+/* The incarnation put_hello() claims, as a u64. */
+#define ROGUE_INC	0x5a5b58595e5f5c5dULL
 
 /* Frame types and sizes of Documentation/protocol.md. */
 #define HDR_LEN		24
@@ -252,6 +258,7 @@ TEST_F_TIMEOUT(au, rogue_tcp_peer, 240)
 	struct peer_view v;
 	struct kdist_event ev;
 	struct t_link la0, lb0, la, lb;
+	struct kd_nl ev_nl;
 	int64_t f0, f1;
 	size_t n, i;
 	long at;
@@ -267,6 +274,9 @@ TEST_F_TIMEOUT(au, rogue_tcp_peer, 240)
 	ASSERT_EQ(0, t_link_get_in(NS_A, "beta", &la0));
 	ASSERT_EQ(0, t_link_get_in(NS_B, "alpha", &lb0));
 	f0 = failures(NS_B);
+	/* beta's events group, from now on (failures() entered NS_B). */
+	ASSERT_EQ(0, t_nl_open(&ev_nl));
+	ASSERT_EQ(0, t_nl_events(&ev_nl));
 	srand(1);
 
 	/* 1. Random bytes. */
@@ -318,6 +328,12 @@ TEST_F_TIMEOUT(au, rogue_tcp_peer, 240)
 	EXPECT_NE(0, v.closed);
 	close(fd);
 	EXPECT_TRUE(t_kmsg_find(self->kmsg, LOG_NEEDLE));
+	/* Announced as a refusal, naming what it claimed to be. */
+	ASSERT_EQ(0, t_nl_wait_event(&ev_nl, KDIST_EVENT_AUTH_FAILED,
+				     "mallory", DROP_MS));
+	ASSERT_NE(NULL, ev_nl.tb[KDIST_A_PEER_INCARNATION]);
+	EXPECT_EQ(ROGUE_INC,
+		  mnl_attr_get_u64(ev_nl.tb[KDIST_A_PEER_INCARNATION]));
 
 	/* 5. A HELLO claiming to be alpha, and an AUTH it cannot make. */
 	fd = rogue_connect();
@@ -340,6 +356,12 @@ TEST_F_TIMEOUT(au, rogue_tcp_peer, 240)
 	if (at >= 0 && (size_t)at + HDR_LEN + 2 <= v.len)
 		EXPECT_EQ(4, v.in[at + HDR_LEN + 1]);
 	close(fd);
+	ASSERT_EQ(0, t_nl_wait_event(&ev_nl, KDIST_EVENT_AUTH_FAILED, "alpha",
+				     DROP_MS));
+	ASSERT_NE(NULL, ev_nl.tb[KDIST_A_PEER_INCARNATION]);
+	EXPECT_EQ(ROGUE_INC,
+		  mnl_attr_get_u64(ev_nl.tb[KDIST_A_PEER_INCARNATION]));
+	t_nl_close(&ev_nl);
 	f1 = failures(NS_B);
 	TH_LOG("beta's authentication failures: %lld before, %lld after",
 	       (long long)f0, (long long)f1);
