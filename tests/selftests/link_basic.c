@@ -208,4 +208,40 @@ TEST_F_TIMEOUT(pair, stale_dropped_remotely_reported, T_LINK_TIMEOUT)
 	EXPECT_EQ(0, t_netem(PFX "-1", NULL));
 }
 
+/*
+ * A message for a node that is gone, sent before the sender's host heard
+ * so: no node of that name is bound on the receiving host any more, so
+ * that host drops it, counts it (drop_no_node) and tells the sender with
+ * the message's cookie (G3, G5). beta's frames are held back by netem as
+ * above, so alpha still lists nb when it sends.
+ */
+TEST_F_TIMEOUT(pair, gone_node_dropped_remotely_reported, T_LINK_TIMEOUT)
+{
+	unsigned char wbuf[256];
+	struct kdist_event ev;
+	struct t_link l0, l;
+	size_t off = 0;
+
+	ASSERT_EQ(0, t_link_get_in(PFX "-1", "alpha", &l0));
+	EXPECT_EQ(0, l0.stats[KDIST_LS_DROP_NO_NODE]);
+	ASSERT_EQ(0, t_netem(PFX "-1", "delay 500ms"));
+	close(self->b);
+	self->b = -1;
+	t_put(wbuf, &off, KDIST_TX_MSG, "nb@beta", self->cb, 0x90de, "x", 1);
+	/* alpha does not know yet: the write is accepted. */
+	ASSERT_EQ(off, write(self->a, wbuf, off));
+	ASSERT_EQ(0, t_wait_event(self->a, KDIST_EV_UNDELIVERABLE, "nb@beta",
+				  5000, &ev));
+	EXPECT_EQ(KDIST_DOWN_NOPROC, ev.reason);
+	EXPECT_EQ(self->cb, ev.creation);
+	EXPECT_EQ(0x90de, ev.cookie);
+	ASSERT_EQ(0, t_link_get_in(PFX "-1", "alpha", &l));
+	EXPECT_EQ(1, l.stats[KDIST_LS_DROP_NO_NODE]);
+	EXPECT_EQ(0, l.stats[KDIST_LS_DROP_STALE]);
+	EXPECT_EQ(l0.stats[KDIST_LS_RX_MSGS], l.stats[KDIST_LS_RX_MSGS]);
+	EXPECT_EQ(0, t_netem(PFX "-1", NULL));
+	/* Now alpha knows: refused at once, nothing queued. */
+	EXPECT_EQ(-ENOENT, t_send(self->a, "nb@beta", 0, "x", 1));
+}
+
 TEST_HARNESS_MAIN

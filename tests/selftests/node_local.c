@@ -6,6 +6,7 @@
  * namespace, a fresh host named "h1".
  */
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 
@@ -15,6 +16,18 @@
 
 /* Size of read buffers, in bytes: room for a 1 MiB message. */
 #define RBUF	(KDIST_MSG_MAX + 4096)
+
+/* Reads what is there within @ms: read()'s result, or -errno. */
+static ssize_t t_read_timeout(int fd, void *buf, size_t len, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	if (poll(&p, 1, ms) <= 0)
+		return -ETIMEDOUT;
+	n = read(fd, buf, len);
+	return n < 0 ? -errno : n;
+}
 
 static void fresh_host(struct __test_metadata *_metadata)
 {
@@ -449,6 +462,124 @@ TEST_F(two, backpressure_no_loss)
 	EXPECT_EQ(1, poll(&p, 1, 1000));
 	EXPECT_LT(0, t_send(self->a, "b", 0, payload, chunk));
 	free(payload);
+}
+
+struct blocked_write {
+	int fd;
+	const void *buf;
+	size_t len;
+	pid_t tid;
+	ssize_t ret;
+	int err;
+	volatile int done;
+};
+
+static void *blocked_writer(void *arg)
+{
+	struct blocked_write *w = arg;
+
+	w->tid = gettid();
+	w->ret = write(w->fd, w->buf, w->len);
+	w->err = w->ret < 0 ? errno : 0;
+	__atomic_store_n(&w->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* The state letter of thread @tid of this process (/proc/.../stat). */
+static char thread_state(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return '?';
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return '?';
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/*
+ * A blocking writer with no room sleeps in write() (G5): a has filled b's
+ * queue or its own budget, then writes one more message without
+ * O_NONBLOCK. That write has not returned while b does not read, its
+ * thread sleeps (state S), and it returns the whole size once b reads;
+ * every message arrives once, in order, the blocked one last.
+ */
+TEST_F_TIMEOUT(two, blocking_write_sleeps_for_room, 60)
+{
+	uint32_t chunk = 64 * 1024, sent = 0, got = 0, v;
+	size_t wlen = KDIST_TX_SIZE(1, chunk), off = 0;
+	unsigned char *payload = calloc(1, chunk);
+	unsigned char *wbuf = malloc(wlen);
+	struct blocked_write w = { 0 };
+	pthread_t th;
+	struct t_rx m;
+	char state;
+	ssize_t n;
+	int i;
+
+	ASSERT_NE(NULL, payload);
+	ASSERT_NE(NULL, wbuf);
+	for (;;) {
+		memcpy(payload, &sent, sizeof(sent));
+		n = t_send(self->a, "b", 0, payload, chunk);
+		if (n == -EAGAIN)
+			break;
+		ASSERT_LT(0, n);
+		sent++;
+		ASSERT_GT(1000, sent);
+	}
+	TH_LOG("queued %u messages of %u bytes before EAGAIN", sent, chunk);
+	/* The next one, from a blocking writer. */
+	ASSERT_EQ(0, fcntl(self->a, F_SETFL,
+			   fcntl(self->a, F_GETFL) & ~O_NONBLOCK));
+	memcpy(payload, &sent, sizeof(sent));
+	t_put(wbuf, &off, KDIST_TX_MSG, "b", 0, 0, payload, chunk);
+	w.fd = self->a;
+	w.buf = wbuf;
+	w.len = off;
+	ASSERT_EQ(0, pthread_create(&th, NULL, blocked_writer, &w));
+	/* Give it time to get into write() and to sleep there. */
+	state = '?';
+	for (i = 0; i < 50; i++) {
+		usleep(100 * 1000);
+		if (!w.tid)
+			continue;
+		state = thread_state(w.tid);
+		if (state == 'S' && i >= 10)
+			break;
+	}
+	TH_LOG("writer thread %d state %c after %d ms", w.tid, state,
+	       (i + 1) * 100);
+	EXPECT_EQ('S', state);
+	EXPECT_EQ(0, __atomic_load_n(&w.done, __ATOMIC_SEQ_CST));
+	/* b reads: the writer wakes, and its message comes last. */
+	while (got < sent + 1) {
+		n = t_read_timeout(self->b, self->rbuf, RBUF, 10000);
+		ASSERT_LT(0, n);
+		off = 0;
+		while (t_next(self->rbuf, n, &off, &m)) {
+			ASSERT_EQ(KDIST_RX_MSG, m.rx->type);
+			memcpy(&v, m.payload, sizeof(v));
+			ASSERT_EQ(got, v);
+			got++;
+		}
+	}
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	EXPECT_EQ((ssize_t)w.len, w.ret);
+	EXPECT_EQ(0, w.err);
+	EXPECT_EQ(sent + 1, got);
+	/* Nothing more, nothing twice. */
+	EXPECT_EQ(-ETIMEDOUT, t_read_timeout(self->b, self->rbuf, RBUF, 300));
+	free(payload);
+	free(wbuf);
 }
 
 TEST_HARNESS_MAIN
