@@ -37,9 +37,6 @@ typedef int8_t s8;
 typedef int16_t s16;
 typedef int32_t s32;
 typedef int64_t s64;
-typedef u16 __be16;
-typedef u32 __be32;
-typedef u64 __be64;
 
 #ifndef U32_MAX
 #define U32_MAX		((u32)~0U)

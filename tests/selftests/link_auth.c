@@ -14,12 +14,22 @@
  *     The unknown host and the false alpha are each announced on beta's
  *     events group (auth-failed, with the name and incarnation they
  *     claimed), as a wrong secret is.
+ *   duplicate_frames_counted: alpha runs no kdist; the test plays alpha
+ *     with the secret (the handshake built with kmod/proto and OpenSSL's
+ *     HMAC), and sends DATA frames 1, 1 again and 2 to nb. beta delivers
+ *     two messages, drops the second copy of frame 1 by its sequence
+ *     number and counts it in dups.
  *
  *   kdau-0 "alpha" 10.77.0.1, node na --- bridge --- node nb, 10.77.0.2 "beta" kdau-1
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "proto/kd_frame.h"
+#include "proto/kd_hs.h"
 
 #include "kd_net.h"
 #include "kd_nl.h"
@@ -398,6 +408,164 @@ TEST_F_TIMEOUT(au, rogue_tcp_peer, 240)
 	EXPECT_EQ(la0.stats[KDIST_LS_RECONNECTS], la.stats[KDIST_LS_RECONNECTS]);
 	EXPECT_EQ(lb0.stats[KDIST_LS_RECONNECTS], lb.stats[KDIST_LS_RECONNECTS]);
 	EXPECT_EQ(0, lb.stats[KDIST_LS_PROTO_ERRORS]);
+}
+
+/* Reads exactly @len bytes: 0, or -1 on EOF, error or timeout. */
+static int recv_all(int fd, void *p, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		n = read(fd, (char *)p + got, len - got);
+		if (n <= 0)
+			return -1;
+		got += n;
+	}
+	return 0;
+}
+
+/* Sends one frame of @type with payload @p: 0 or -1. */
+static int send_frame(int fd, u8 type, u64 seq, const void *p, u32 plen)
+{
+	struct kd_frame_hdr h = { .version = 1, .type = type, .len = plen,
+				  .seq = seq };
+	u8 buf[KD_FRAME_HDR_LEN + 256];
+
+	if (plen > sizeof(buf) - KD_FRAME_HDR_LEN ||
+	    kd_frame_encode_hdr(buf, sizeof(buf), &h) != KD_FRAME_HDR_LEN)
+		return -1;
+	memcpy(buf + KD_FRAME_HDR_LEN, p, plen);
+	return send_all(fd, buf, KD_FRAME_HDR_LEN + plen);
+}
+
+/* Reads one frame of @type into @p (at most @max bytes): length or -1. */
+static int recv_frame(int fd, u8 type, u8 *p, u32 max)
+{
+	u8 hdr[KD_FRAME_HDR_LEN];
+	struct kd_frame_hdr h;
+
+	if (recv_all(fd, hdr, sizeof(hdr)) ||
+	    kd_frame_decode_hdr(hdr, sizeof(hdr), &h) != KD_FRAME_HDR_LEN ||
+	    h.type != type || h.len > max || recv_all(fd, p, h.len))
+		return -1;
+	return h.len;
+}
+
+/* One DATA frame: message @text from ra@alpha to nb, sequence @seq. */
+static int send_data(int fd, u64 seq, const char *text)
+{
+	struct kd_frame_data d = { .msg_id = seq, .total = strlen(text),
+				   .frag_len = strlen(text) };
+	u8 p[256];
+	int n;
+
+	d.src.creation = 0x1234;
+	d.src.name_len = 2;
+	strcpy(d.src.name, "ra");
+	d.dst.name_len = 2;
+	strcpy(d.dst.name, "nb");
+	n = kd_frame_encode_data(p, sizeof(p), &d);
+	if (n < 0 || n + d.frag_len > sizeof(p))
+		return -1;
+	memcpy(p + n, text, d.frag_len);
+	return send_frame(fd, KD_FRAME_T_DATA, seq, p, n + d.frag_len);
+}
+
+/*
+ * Plays alpha's side of a handshake on @fd as the dialer, with the test
+ * secret, asking for a new session: 0, or -1 with beta's refusal.
+ */
+static int handshake_as_alpha(int fd)
+{
+	struct kd_hs_hello mine = { .ver_min = 1, .ver_max = 1,
+				    .incarnation = ROGUE_INC, .name_len = 5 },
+			   theirs;
+	struct kd_hs_auth auth = { 0 };
+	u8 p[KD_HS_HELLO_MAX], t[KD_HS_TRANSCRIPT_MAX], mode;
+	unsigned int maclen = sizeof(auth.mac);
+	int len, i;
+
+	strcpy(mine.name, "alpha");
+	for (i = 0; i < KD_HS_NONCE_LEN; i++)
+		mine.nonce[i] = rand();
+	len = kd_hs_encode_hello(p, sizeof(p), &mine);
+	if (len < 0 || send_frame(fd, KD_FRAME_T_HELLO, 0, p, len))
+		return -1;
+	len = recv_frame(fd, KD_FRAME_T_HELLO, p, sizeof(p));
+	if (len < 0 || kd_hs_decode_hello(p, len, len, &theirs) <= 0)
+		return -1;
+	len = kd_hs_transcript(t, sizeof(t), KD_HS_DIR_DIALER, &mine, &theirs,
+			       &auth);
+	if (len < 0 || !HMAC(EVP_sha256(), T_SECRET, strlen(T_SECRET), t, len,
+			     auth.mac, &maclen))
+		return -1;
+	len = kd_hs_encode_auth(p, sizeof(p), &auth);
+	if (len < 0 || send_frame(fd, KD_FRAME_T_AUTH, 0, p, len))
+		return -1;
+	if (recv_frame(fd, KD_FRAME_T_AUTH, p, sizeof(p)) != KD_HS_AUTH_LEN)
+		return -1;
+	len = kd_hs_encode_auth_ok(p, sizeof(p), KD_HS_MODE_NEW);
+	if (len < 0 || send_frame(fd, KD_FRAME_T_AUTH_OK, 0, p, len))
+		return -1;
+	len = recv_frame(fd, KD_FRAME_T_AUTH_OK, p, sizeof(p));
+	if (len < 0 || kd_hs_decode_auth_ok(p, len, len, &mode) <= 0)
+		return -1;
+	return mode == KD_HS_MODE_NEW ? 0 : -1;
+}
+
+struct dup_rx {
+	unsigned int msgs, bad;
+	char text[4][8];
+};
+
+static void dup_one(const struct t_rx *m, void *arg)
+{
+	struct dup_rx *r = arg;
+
+	if (m->rx->type != KDIST_RX_MSG)
+		return;
+	if (!t_src_is(m, "ra@alpha") || m->rx->len != 2 || r->msgs >= 4) {
+		r->bad++;
+		return;
+	}
+	memcpy(r->text[r->msgs], m->payload, 2);
+	r->text[r->msgs++][2] = 0;
+}
+
+TEST_F_TIMEOUT(au, duplicate_frames_counted, 120)
+{
+	struct dup_rx r = { 0 };
+	unsigned char buf[4096];
+	struct t_link l;
+	int fd;
+
+	/* beta alone: its dials to alpha fail, nobody else claims alpha. */
+	ASSERT_EQ(0, t_mesh_host(PFX, 1, names, TICK_MS, SESSION_MS));
+	self->b = t_node("nb", O_NONBLOCK, NULL);
+	ASSERT_LE(0, self->b);
+	ASSERT_EQ(0, t_mesh_peers(PFX, 1, 2, names));
+	srand(2);
+	fd = rogue_connect();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, handshake_as_alpha(fd));
+	/* Frame 1, frame 1 again (as after a resume), frame 2. */
+	ASSERT_EQ(0, send_data(fd, 1, "m1"));
+	ASSERT_EQ(0, send_data(fd, 1, "m1"));
+	ASSERT_EQ(0, send_data(fd, 2, "m2"));
+	t_drain(self->b, buf, sizeof(buf), 3000, dup_one, &r);
+	ASSERT_EQ(0, t_link_get_in(NS_B, "alpha", &l));
+	close(fd);
+	TH_LOG("nb got %u messages (%s, %s), %u bad", r.msgs, r.text[0],
+	       r.text[1], r.bad);
+	EXPECT_EQ(2, r.msgs);
+	EXPECT_EQ(0, r.bad);
+	EXPECT_STREQ("m1", r.text[0]);
+	EXPECT_STREQ("m2", r.text[1]);
+	t_link_print("beta", &l);
+	EXPECT_EQ(1, l.stats[KDIST_LS_DUPS]);
+	EXPECT_EQ(2, l.stats[KDIST_LS_RX_MSGS]);
+	EXPECT_EQ(0, l.stats[KDIST_LS_PROTO_ERRORS]);
 }
 
 TEST_HARNESS_MAIN
