@@ -34,6 +34,7 @@ readonly PACKAGES=(
 	linux-image-amd64    # the kernel the test VM boots
 	liburing-dev
 	libmnl-dev
+	libssl-dev           # HMAC for link_auth's peer that holds the secret
 	qemu-system-x86      # test VM (TCG)
 	busybox-static       # test VM initramfs
 	kmod                 # modprobe/modinfo (initramfs module resolution)
