@@ -28,6 +28,9 @@
 
 #include <linux/rculist.h>
 #include <linux/sched.h>
+#include <linux/sched/clock.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/stat.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/stringhash.h>
@@ -97,17 +100,12 @@ void kdist_msg_free(struct kdist_msg *msg)
 	kvfree(msg);
 }
 
-static u32 name_hash(const char *name)
-{
-	return full_name_hash(NULL, name, strlen(name));
-}
-
 static struct kdist_node *find_locked(struct kdist_host *host,
 				      const char *name)
 {
 	struct kdist_node *node;
 
-	hash_for_each_possible_rcu(host->nodes, node, hnode, name_hash(name))
+	hash_for_each_possible_rcu(host->nodes, node, hnode, kdist_name_hash(name))
 		if (!strcmp(node->name, name))
 			return node;
 	return NULL;
@@ -201,7 +199,7 @@ struct kdist_node *kdist_node_create(struct kdist_host *host,
 		return ERR_PTR(-EADDRINUSE);
 	}
 	node->creation = next_creation(host);
-	hash_add_rcu(host->nodes, &node->hnode, name_hash(name));
+	hash_add_rcu(host->nodes, &node->hnode, kdist_name_hash(name));
 	spin_unlock(&host->nodes_lock);
 	announce(node, KDIST_EV_NODEUP, KDIST_DOWN_NONE);
 	kdist_link_node_event(host, node, true);
@@ -334,48 +332,133 @@ void kdist_node_broadcast(struct kdist_host *host, struct kdist_node *except,
 	kfree(list);
 }
 
-static struct kdist_msg *rxq_first(struct kdist_node *node)
+/* Is anything queued? Lockless: a hint, rechecked under node->lock. */
+static bool rxq_ready(struct kdist_node *node)
 {
-	struct kdist_msg *msg;
-
-	spin_lock_bh(&node->lock);
-	msg = node->rxq_head;
-	spin_unlock_bh(&node->lock);
-	return msg;
+	return READ_ONCE(node->rxq_head);
 }
 
-static void rxq_pop(struct kdist_node *node, struct kdist_msg *msg)
+/*
+ * Takes from the head of the queue the messages that fit in @room bytes,
+ * in one hold of node->lock, and returns them as a chain (NULL if none;
+ * *too_big is set when the first message alone does not fit).
+ */
+static struct kdist_msg *rxq_take(struct kdist_node *node, size_t room,
+				  bool *too_big)
 {
+	struct kdist_msg *first, *last = NULL, *msg;
+	size_t bytes = 0;
+	unsigned int n = 0;
+
 	spin_lock_bh(&node->lock);
-	if (WARN_ON_ONCE(msg != node->rxq_head)) {
-		spin_unlock_bh(&node->lock);
-		return;
+	first = node->rxq_head;
+	for (msg = first; msg && bytes + msg->size <= room; msg = msg->next) {
+		bytes += msg->size;
+		last = msg;
+		n++;
 	}
-	node->rxq_head = msg->next;
+	*too_big = first && !last;
+	if (!last) {
+		spin_unlock_bh(&node->lock);
+		return NULL;
+	}
+	node->rxq_head = last->next;
 	if (!node->rxq_head)
 		node->rxq_tail = &node->rxq_head;
-	node->rx_bytes -= msg->size;
-	node->rx_count--;
+	last->next = NULL;
+	node->rx_bytes -= bytes;
+	node->rx_count -= n;
 	spin_unlock_bh(&node->lock);
+	return first;
 }
 
-/* Copies whole messages out while they fit; the caller holds read_lock. */
-static ssize_t copy_out(struct kdist_node *node, struct iov_iter *to)
+/*
+ * Puts back at the head of the queue a chain that rxq_take() took and
+ * could not copy out, so that it is read next. A node closed meanwhile
+ * frees it instead. The caller holds read_lock, so nothing else took from
+ * the head since.
+ */
+static void rxq_untake(struct kdist_node *node, struct kdist_msg *chain)
 {
-	struct kdist_msg *msg;
-	ssize_t copied = 0;
+	struct kdist_msg *msg, *last = NULL, *next;
+	size_t bytes = 0;
+	unsigned int n = 0;
 
 	lockdep_assert_held(&node->read_lock);
-	while ((msg = rxq_first(node))) {
-		if (msg->size > iov_iter_count(to))
-			return copied ? copied : -EMSGSIZE;
-		if (copy_to_iter(msg->data, msg->size, to) != msg->size)
+	for (msg = chain; msg; msg = msg->next) {
+		bytes += msg->size;
+		last = msg;
+		n++;
+	}
+	spin_lock_bh(&node->lock);
+	if (!node->dead) {
+		last->next = node->rxq_head;
+		if (!node->rxq_head)
+			node->rxq_tail = &last->next;
+		node->rxq_head = chain;
+		node->rx_bytes += bytes;
+		node->rx_count += n;
+		chain = NULL;
+	}
+	spin_unlock_bh(&node->lock);
+	for (msg = chain; msg; msg = next) {
+		next = msg->next;
+		kdist_msg_free(msg);
+	}
+}
+
+/*
+ * Copies whole messages out while they fit; the caller holds read_lock.
+ * A message that faults on the copy, and those after it, go back to the
+ * head of the queue: none is lost.
+ */
+static ssize_t copy_out(struct kdist_node *node, struct iov_iter *to)
+{
+	struct kdist_msg *msg, *next;
+	ssize_t copied = 0;
+	bool too_big;
+
+	lockdep_assert_held(&node->read_lock);
+	msg = rxq_take(node, iov_iter_count(to), &too_big);
+	if (!msg)
+		return too_big ? -EMSGSIZE : 0;
+	for (; msg; msg = next) {
+		if (copy_to_iter(msg->data, msg->size, to) != msg->size) {
+			rxq_untake(node, msg);
 			return copied ? copied : -EFAULT;
-		rxq_pop(node, msg);
+		}
+		next = msg->next;
 		copied += msg->size;
 		kdist_msg_free(msg);
 	}
 	return copied;
+}
+
+/*
+ * Spins up to the node's busy_poll_us for a message, as a socket's
+ * SO_BUSY_POLL does: a sleep and its wake-up cost more than a short wait
+ * when the answer is on its way (another CPU is writing it). Gives up at
+ * once when a signal is pending, when this CPU has another task to run
+ * (which may be the very writer), or when it should reschedule. Returns
+ * whether something is queued.
+ */
+static bool busy_wait(struct kdist_node *node)
+{
+	u32 us = READ_ONCE(node->busy_poll_us);
+	u64 end;
+
+	if (!us)
+		return false;
+	end = local_clock() + (u64)us * NSEC_PER_USEC;
+	do {
+		if (rxq_ready(node))
+			return true;
+		if (need_resched() || !single_task_running() ||
+		    signal_pending(current))
+			return false;
+		cpu_relax();
+	} while (local_clock() < end);
+	return rxq_ready(node);
 }
 
 /*
@@ -394,15 +477,22 @@ ssize_t kdist_node_read(struct kdist_node *node, struct iov_iter *to,
 	} else if (mutex_lock_interruptible(&node->read_lock)) {
 		return -ERESTARTSYS;
 	}
-	while (!rxq_first(node)) {
-		ret = -EAGAIN;
-		if (nowait)
-			goto out;
-		ret = wait_event_interruptible(node->wq, rxq_first(node));
-		if (ret)
-			goto out;
-	}
-	ret = copy_out(node, to);
+	do {
+		while (!rxq_ready(node)) {
+			ret = -EAGAIN;
+			if (nowait)
+				goto out;
+			if (busy_wait(node))
+				break;
+			/* Enqueue's wake-up orders the head's store for us. */
+			ret = wait_event_interruptible(node->wq,
+						       rxq_ready(node));
+			if (ret)
+				goto out;
+		}
+		/* 0: a close emptied the queue between the two looks. */
+		ret = copy_out(node, to);
+	} while (!ret);
 	if (ret > 0)
 		kdist_host_space_freed(node->host);
 out:
@@ -452,7 +542,7 @@ __poll_t kdist_node_poll(struct kdist_node *node, struct file *file,
 
 	poll_wait(file, &node->wq, wait);
 	poll_wait(file, &node->host->space_wq, wait);
-	if (rxq_first(node))
+	if (rxq_ready(node))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (kdist_node_can_send(node))
 		mask |= EPOLLOUT | EPOLLWRNORM;

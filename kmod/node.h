@@ -12,6 +12,7 @@
 #include <linux/poll.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/stringhash.h>
 #include <linux/uio.h>
 #include <linux/wait.h>
 
@@ -60,9 +61,13 @@ struct kdist_node {
 	size_t rx_bytes;
 	unsigned int rx_count;
 	bool dead;
-	/* Serialises readers: a message leaves rxq only once copied out. */
+	/*
+	 * Serialises readers: messages a reader takes from rxq are copied out,
+	 * or put back at its head, before read_lock is released.
+	 */
 	struct mutex read_lock;
 	wait_queue_head_t wq;		/* readers and pollers */
+	u32 busy_poll_us;		/* KDIST_IOC_BUSY_POLL; lockless */
 	atomic_long_t tx_outstanding;	/* bytes of ours not yet consumed */
 	/*
 	 * Set when a write met a full destination queue, with the host's
@@ -96,6 +101,12 @@ void kdist_msg_free(struct kdist_msg *msg);
  * truncated like scnprintf) and returns its length. On the data path:
  * no format string to parse per message.
  */
+/* The hash of a node name, for host->nodes and a link's rnode_hash. */
+static inline u32 kdist_name_hash(const char *name)
+{
+	return full_name_hash(NULL, name, strlen(name));
+}
+
 static inline int kdist_addr_join(char *buf, const char *node,
 				  const char *host)
 {
