@@ -4,7 +4,8 @@
  * the network namespace (host) of the opener, as a /dev/net/tun file does;
  * the file holds a reference on that namespace until it is released.
  * KDIST_IOC_BIND makes it a node (node.c); reads, writes and poll then go
- * to the node, and KDIST_IOC_SELF tells it its full name and creation.
+ * to the node, KDIST_IOC_SELF tells it its full name and creation, and
+ * KDIST_IOC_BUSY_POLL sets how long its blocking reads spin.
  *
  * The device is mode 0666: running a node needs no privilege, as opening a
  * TCP socket needs none. Configuring the host does, on the netlink side.
@@ -162,6 +163,22 @@ static long self(struct file *file, struct kdist_self __user *arg)
 	return copy_to_user(arg, &s, sizeof(s)) ? -EFAULT : 0;
 }
 
+/* How long a blocking read spins before it sleeps (uapi/kdist.h). */
+static long busy_poll(struct file *file, u32 __user *arg)
+{
+	struct kdist_node *node = file_node(file);
+	u32 us;
+
+	if (!node)
+		return -ENOTCONN;
+	if (get_user(us, arg))
+		return -EFAULT;
+	if (us > KDIST_BUSY_POLL_MAX_US)
+		return -EINVAL;
+	WRITE_ONCE(node->busy_poll_us, us);
+	return 0;
+}
+
 static long kdist_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	switch (cmd) {
@@ -171,6 +188,8 @@ static long kdist_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return list_nodes(file, (void __user *)arg);
 	case KDIST_IOC_SELF:
 		return self(file, (void __user *)arg);
+	case KDIST_IOC_BUSY_POLL:
+		return busy_poll(file, (u32 __user *)arg);
 	default:
 		return -ENOTTY;
 	}

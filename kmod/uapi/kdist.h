@@ -136,7 +136,13 @@
  * "name@host", with a 64-bit creation that is never reused on that host;
  * the node lives until the file is released. KDIST_IOC_SELF then returns
  * the node's name, its host's current name and its creation (-ENOTCONN on
- * an unbound file). The device node is mode 0666:
+ * an unbound file). KDIST_IOC_BUSY_POLL sets how long, in microseconds, a
+ * blocking read() of the node spins for a message before it sleeps (0, the
+ * default, never spins; at most KDIST_BUSY_POLL_MAX_US, else -EINVAL;
+ * -ENOTCONN on an unbound file). The spin stops early when a signal is
+ * pending or another task waits for the CPU; non-blocking reads, io_uring
+ * and poll() never spin. It trades CPU time for latency, as the sockets'
+ * SO_BUSY_POLL does. The device node is mode 0666:
  * any local user may run a node, as any local user may open a TCP socket;
  * configuration stays behind CAP_NET_ADMIN on the netlink family.
  *
@@ -450,5 +456,9 @@ struct kdist_self {
 #define KDIST_IOC_BIND		_IOWR(KDIST_IOC_TYPE, 1, struct kdist_bind)
 #define KDIST_IOC_NODES		_IOWR(KDIST_IOC_TYPE, 2, struct kdist_nodes)
 #define KDIST_IOC_SELF		_IOR(KDIST_IOC_TYPE, 3, struct kdist_self)
+#define KDIST_IOC_BUSY_POLL	_IOW(KDIST_IOC_TYPE, 4, __u32)
+
+/* The longest spin KDIST_IOC_BUSY_POLL takes, in microseconds. */
+#define KDIST_BUSY_POLL_MAX_US	10000
 
 #endif /* _UAPI_KDIST_H */

@@ -2,13 +2,15 @@
 /*
  * Nodes on one host through /dev/kdist: binding, sending, batching, every
  * error path of write(), stale-creation drops, in-band events, ping, node
- * listing, poll and backpressure. Each test runs in its own network
- * namespace, a fresh host named "h1".
+ * listing, poll, backpressure, faulting reads and busy-polling reads. Each
+ * test runs in its own network namespace, a fresh host named "h1".
  */
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/mman.h>
 
 #include "kd_dev.h"
 #include "kd_nl.h"
@@ -583,3 +585,132 @@ TEST_F_TIMEOUT(two, blocking_write_sleeps_for_room, 60)
 }
 
 TEST_HARNESS_MAIN
+
+/*
+ * A read whose buffer faults part-way returns the messages copied before
+ * the fault, and those from the fault on stay queued, in order: the next
+ * read gets them. Two messages; the second would land on an unmapped page.
+ */
+TEST_F(two, faulting_read_loses_nothing)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char *map, *buf;
+	uint32_t i, v, got = 0;
+	size_t off, first;
+	struct t_rx m;
+	ssize_t n;
+
+	for (i = 0; i < 3; i++)
+		ASSERT_LT(0, t_send(self->a, "b", 0, &i, sizeof(i)));
+	/* How long is one message as read() lays it out? */
+	first = KDIST_RX_SIZE(strlen("a@h1"), sizeof(uint32_t));
+	map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, munmap(map + page, page));
+	/* Room for the first message, then the hole. */
+	buf = map + page - first;
+	n = read(self->b, buf, 3 * first);
+	ASSERT_EQ((ssize_t)first, n);
+	off = 0;
+	ASSERT_EQ(1, t_next(buf, n, &off, &m));
+	memcpy(&v, m.payload, sizeof(v));
+	EXPECT_EQ(0, v);
+	/* A buffer that faults at once: -EFAULT, and nothing is taken. */
+	EXPECT_EQ(-1, read(self->b, map + page, 3 * first));
+	EXPECT_EQ(EFAULT, errno);
+	n = read(self->b, self->rbuf, RBUF);
+	ASSERT_LT(0, n);
+	off = 0;
+	while (t_next(self->rbuf, n, &off, &m) == 1) {
+		memcpy(&v, m.payload, sizeof(v));
+		EXPECT_EQ(1 + got, v);
+		got++;
+	}
+	EXPECT_EQ(2, got);
+	munmap(map, page);
+}
+
+/* KDIST_IOC_BUSY_POLL: its bounds, and that it changes no result. */
+TEST(busy_poll_ioctl)
+{
+	uint32_t us = 100, big = KDIST_BUSY_POLL_MAX_US + 1;
+	int fd, fd2;
+
+	fresh_host(_metadata);
+	fd2 = open("/dev/kdist", O_RDWR);
+	ASSERT_LE(0, fd2);
+	EXPECT_EQ(-1, ioctl(fd2, KDIST_IOC_BUSY_POLL, &us));
+	EXPECT_EQ(ENOTCONN, errno);
+	fd = t_node("spin", 0, NULL);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, ioctl(fd, KDIST_IOC_BUSY_POLL, &big));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(fd, KDIST_IOC_BUSY_POLL, (void *)8));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(0, ioctl(fd, KDIST_IOC_BUSY_POLL, &us));
+	us = 0;
+	EXPECT_EQ(0, ioctl(fd, KDIST_IOC_BUSY_POLL, &us));
+	close(fd2);
+	close(fd);
+}
+
+struct spin_reader {
+	int fd;
+	ssize_t n;
+	int err;
+	unsigned char buf[4096];
+};
+
+static void *spin_read(void *arg)
+{
+	struct spin_reader *r = arg;
+
+	r->n = read(r->fd, r->buf, sizeof(r->buf));
+	r->err = r->n < 0 ? errno : 0;
+	return NULL;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A blocking reader that busy-polls gets a message that comes during its
+ * spin, one that comes long after it (it slept in between), and is still
+ * interrupted by a signal.
+ */
+TEST_F_TIMEOUT(two, busy_poll_read, 60)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	uint32_t us = KDIST_BUSY_POLL_MAX_US;
+	struct spin_reader r = { 0 };
+	int fd, delay_ms, flags;
+	pthread_t th;
+	struct t_rx m;
+	size_t off;
+
+	fd = self->b;
+	flags = fcntl(fd, F_GETFL);
+	ASSERT_EQ(0, fcntl(fd, F_SETFL, flags & ~O_NONBLOCK));
+	ASSERT_EQ(0, ioctl(fd, KDIST_IOC_BUSY_POLL, &us));
+	r.fd = fd;
+	/* 2 ms: within the 10 ms spin; 300 ms: after it, asleep. */
+	for (delay_ms = 2; delay_ms <= 300; delay_ms += 298) {
+		ASSERT_EQ(0, pthread_create(&th, NULL, spin_read, &r));
+		usleep(delay_ms * 1000);
+		ASSERT_LT(0, t_send(self->a, "b", 0, &delay_ms,
+				    sizeof(delay_ms)));
+		ASSERT_EQ(0, pthread_join(th, NULL));
+		ASSERT_LT(0, r.n);
+		off = 0;
+		ASSERT_EQ(1, t_next(r.buf, r.n, &off, &m));
+		EXPECT_EQ(0, memcmp(&delay_ms, m.payload, sizeof(delay_ms)));
+	}
+	/* A signal during the spin or the sleep: -EINTR, as without it. */
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	alarm(1);
+	EXPECT_EQ(-1, read(fd, r.buf, sizeof(r.buf)));
+	EXPECT_EQ(EINTR, errno);
+}
