@@ -166,6 +166,17 @@ void kdist_host_name(struct kdist_host *host, char *buf)
 	spin_unlock(&host->name_lock);
 }
 
+/* Is @host called @name (NUL-terminated)? */
+bool kdist_host_named(struct kdist_host *host, const char *name)
+{
+	bool same;
+
+	spin_lock(&host->name_lock);
+	same = !strcmp(host->name, name);
+	spin_unlock(&host->name_lock);
+	return same;
+}
+
 static int __net_init kdist_net_init(struct net *net)
 {
 	struct kdist_host *host = kdist_host_get(net);

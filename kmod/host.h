@@ -86,6 +86,7 @@ int kdist_host_apply(struct kdist_host *host, const struct kdist_conf *conf,
 		     struct netlink_ext_ack *extack);
 int kdist_host_count(void);
 void kdist_host_name(struct kdist_host *host, char *buf);
+bool kdist_host_named(struct kdist_host *host, const char *name);
 bool kdist_host_name_valid(const char *name);
 
 int kdist_host_init(void);

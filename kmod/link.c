@@ -271,7 +271,8 @@ static struct kdist_rnode *rnode_find(struct kdist_link *link,
 	struct kdist_rnode *rn;
 
 	lockdep_assert_held(&link->qlock);
-	list_for_each_entry(rn, &link->rnodes, list)
+	hash_for_each_possible(link->rnode_hash, rn, hnode,
+			       kdist_name_hash(name))
 		if (!strcmp(rn->name, name))
 			return rn;
 	return NULL;
@@ -349,6 +350,8 @@ static void rnodes_down(struct kdist_link *link, u32 reason)
 
 	lockdep_assert_held(&link->lock);
 	spin_lock(&link->qlock);
+	list_for_each_entry(rn, &link->rnodes, list)
+		hash_del(&rn->hnode);
 	list_splice_init(&link->rnodes, &gone);
 	spin_unlock(&link->qlock);
 	list_for_each_entry_safe(rn, tmp, &gone, list) {
@@ -1371,8 +1374,11 @@ static int rx_node(struct kdist_link *link, u8 type, const u8 *p, u32 plen)
 		rn->creation = e.node.creation;
 		spin_lock(&link->qlock);
 		old = rnode_find(link, rn->name);
-		if (!old)
+		if (!old) {
 			list_add_tail(&rn->list, &link->rnodes);
+			hash_add(link->rnode_hash, &rn->hnode,
+				 kdist_name_hash(rn->name));
+		}
 		spin_unlock(&link->qlock);
 		if (old) {	/* announced twice at session start */
 			kfree(rn);
@@ -1384,10 +1390,12 @@ static int rx_node(struct kdist_link *link, u8 type, const u8 *p, u32 plen)
 	}
 	spin_lock(&link->qlock);
 	old = rnode_find(link, e.node.name);
-	if (old && old->creation == e.node.creation)
+	if (old && old->creation == e.node.creation) {
 		list_del(&old->list);
-	else
+		hash_del(&old->hnode);
+	} else {
 		old = NULL;
+	}
 	spin_unlock(&link->qlock);
 	if (old) {
 		announce_rnode(link, old->name, old->creation,
@@ -2345,6 +2353,7 @@ static struct kdist_link *link_alloc(struct kdist_host *host,
 	spin_lock_init(&link->rx_lock);
 	INIT_LIST_HEAD(&link->pending);
 	INIT_LIST_HEAD(&link->rnodes);
+	hash_init(link->rnode_hash);
 	mutex_init(&link->lock);
 	kd_fsm_init(&link->fsm);
 	/* Room is accounted in link->queued; the window itself never says no. */

@@ -6,6 +6,7 @@
 #ifndef _KDIST_LINK_H
 #define _KDIST_LINK_H
 
+#include <linux/hashtable.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -45,7 +46,8 @@ struct kdist_frame {
 
 /* A node of the peer host, as its NODE_UP and NODE_DOWN frames tell. */
 struct kdist_rnode {
-	struct list_head list;
+	struct list_head list;		/* link->rnodes */
+	struct hlist_node hnode;	/* link->rnode_hash, by name */
 	u64 creation;
 	char name[KDIST_NODE_NAME_MAX];
 };
@@ -66,6 +68,8 @@ struct kdist_link {
 	struct list_head pending;	/* frames queued by writers */
 	u64 pending_bytes;
 	struct list_head rnodes;	/* struct kdist_rnode */
+	/* The same nodes by name: a send looks its destination up here. */
+	DECLARE_HASHTABLE(rnode_hash, 6);
 	/* Bytes of frames pending or unacked, against KDIST_LINK_TXQ_MAX. */
 	atomic64_t queued;
 	/* Messages queued by writers (KDIST_LS_TX_MSGS); no lock needed. */

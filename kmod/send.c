@@ -31,6 +31,7 @@ struct tx_item {
 	struct kd_addr dst;
 	struct kdist_node *local;	/* set by route() for this host */
 	struct kdist_link *link;	/* set by route() for a peer host */
+	int known;	/* route(): kdist_link_known_node() of the destination */
 };
 
 /*
@@ -140,12 +141,7 @@ static int parse(struct tx_batch *b, const struct iov_iter *from)
 
 static bool is_local(struct kdist_host *host, const struct kd_addr *a)
 {
-	char name[KDIST_HOST_NAME_MAX];
-
-	if (!a->host[0])
-		return true;
-	kdist_host_name(host, name);
-	return !strcmp(name, a->host);
+	return !a->host[0] || kdist_host_named(host, a->host);
 }
 
 /* Pass 2: resolves every destination, or fails the whole write. */
@@ -166,8 +162,10 @@ static int route(struct tx_batch *b)
 			it->link = kdist_link_lookup(host, it->dst.host);
 			if (!it->link)
 				return -EHOSTUNREACH;
-			if (!it->hdr.dst_creation &&
-			    kdist_link_known_node(it->link, it->dst.node, 0))
+			/* Kept for queue_remote(): one look per message. */
+			it->known = kdist_link_known_node(it->link, it->dst.node,
+							  it->hdr.dst_creation);
+			if (!it->hdr.dst_creation && it->known)
 				return -ENOENT;
 		}
 	}
@@ -308,6 +306,8 @@ static int queue_local(struct tx_batch *b, struct tx_item *it,
 		iov_iter_advance(from, len);
 		return pong(b, it);
 	}
+	if (!b->src_len)	/* only a local destination needs it */
+		b->src_len = kdist_node_addr(b->src, b->src_addr);
 	msg = kdist_msg_alloc(KDIST_RX_MSG, b->src_addr, b->src_len,
 			      b->src->creation, 0, len, GFP_KERNEL);
 	if (!msg)
@@ -332,13 +332,15 @@ static int queue_local(struct tx_batch *b, struct tx_item *it,
 static int queue_remote(struct tx_batch *b, struct tx_item *it,
 			struct iov_iter *from, bool may_wait)
 {
-	int known = kdist_link_known_node(it->link, it->dst.node,
-					  it->hdr.dst_creation);
-
-	if (known) {
+	/*
+	 * As route() found it: a NODE_DOWN heard since then is no loss, the
+	 * peer host reports the message back (UNDELIV) like any other that
+	 * crossed a nodedown on the way.
+	 */
+	if (it->known) {
 		iov_iter_advance(from, it->hdr.len);
-		undeliverable(b, it, known == -ESTALE ? KDIST_DOWN_STALE :
-						      KDIST_DOWN_NOPROC);
+		undeliverable(b, it, it->known == -ESTALE ? KDIST_DOWN_STALE :
+							   KDIST_DOWN_NOPROC);
 		return 0;
 	}
 	return kdist_link_queue(it->link, b->src, it->dst.node,
@@ -404,7 +406,6 @@ ssize_t kdist_node_write(struct kdist_node *src, struct iov_iter *from,
 	if (!ret)
 		ret = route(&b);
 	if (!ret) {
-		b.src_len = kdist_node_addr(src, b.src_addr);
 		ret = queue_all(&b, from);
 		flush(&b);
 	}
