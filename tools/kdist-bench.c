@@ -181,6 +181,9 @@ static void usage(FILE *f)
 "                      drifts on the machine weighs on all paths alike\n"
 "      --fan N         fanout: N (default %d, at most %d)\n"
 "      --direction D   fanout: out (1 -> N), in (N -> 1) or both (default)\n"
+"      --busy-poll US  blocking reads spin up to US µs before they sleep:\n"
+"                      dev nodes in the kernel (KDIST_IOC_BUSY_POLL), the\n"
+"                      tcp and unix baselines in userspace, alike\n"
 "      --cpu N[,M]     pin both sides to CPU N, or the server (echo,\n"
 "                      receiver) to N and the client to M\n"
 "      --json          machine-readable output (JSON) instead of the table\n"
@@ -357,6 +360,9 @@ static void header(const struct report *rp)
 	else
 		printf("server on CPU %d, client on CPU %d", o->cpu_server,
 		       o->cpu_client);
+	if (o->busy_poll_us)
+		printf("; reads busy-poll %u µs before sleeping (dev in the "
+		       "kernel, sockets in userspace)", o->busy_poll_us);
 	printf("%s\n\n", o->mode != MODE_STREAM ?
 	       "; times in µs (CLOCK_MONOTONIC)" : "");
 }
@@ -528,6 +534,7 @@ static void json_report(FILE *f, const struct report *rp)
 		fprintf(f, "\"seconds\":%.3f,", o->seconds);
 	fprintf(f, "\"rounds\":%u,\"cpu_server\":%d,\"cpu_client\":%d,",
 		o->rounds, o->cpu_server, o->cpu_client);
+	fprintf(f, "\"busy_poll_us\":%u,", o->busy_poll_us);
 	fprintf(f, "\"baseline\":");
 	if (b)
 		json_str(f, path_name(b->path));
@@ -793,7 +800,7 @@ static int parse_u64(const char *what, const char *s, uint64_t *out)
 enum {
 	OPT_CROSS = 256, OPT_SAME, OPT_NO_BASELINE, OPT_JSON, OPT_PLOT,
 	OPT_PROGRESS, OPT_SETUP, OPT_KEEP, OPT_JSON_FILE, OPT_CPU, OPT_FAN,
-	OPT_DIRECTION,
+	OPT_DIRECTION, OPT_BUSY_POLL,
 };
 
 static const struct option long_opts[] = {
@@ -809,6 +816,7 @@ static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "rounds", required_argument, NULL, 'r' },
 	{ "cpu", required_argument, NULL, OPT_CPU },
+	{ "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
 	{ "fan", required_argument, NULL, OPT_FAN },
 	{ "direction", required_argument, NULL, OPT_DIRECTION },
 	{ "json-file", required_argument, NULL, OPT_JSON_FILE },
@@ -906,6 +914,16 @@ static int parse_opts(int argc, char **argv, struct opts *o,
 			if (parse_cpus(optarg, o))
 				return -1;
 			break;
+		case OPT_BUSY_POLL:
+			if (parse_u64("--busy-poll", optarg, &v))
+				return -1;
+			if (v > KDIST_BUSY_POLL_MAX_US) {
+				warnx_("--busy-poll: at most %u µs",
+				       KDIST_BUSY_POLL_MAX_US);
+				return -1;
+			}
+			o->busy_poll_us = v;
+			break;
 		case OPT_FAN:
 			if (parse_u64("--fan", optarg, &v))
 				return -1;
@@ -978,6 +996,17 @@ static int choose_paths(struct opts *o, int *base)
 	    (o->paths & (1u << PATH_ACTOR | 1u << PATH_URING))) {
 		fprintf(stderr, "fanout: the actor and uring paths are not "
 			"measured in fanout (dev, tcp and unix are)\n");
+		o->paths &= ~(1u << PATH_ACTOR | 1u << PATH_URING);
+	}
+	if (o->busy_poll_us && o->mode == MODE_FANOUT) {
+		warnx_("--busy-poll: pingpong and stream only (fanout waits "
+		       "in poll())");
+		return -1;
+	}
+	if (o->busy_poll_us &&
+	    (o->paths & (1u << PATH_ACTOR | 1u << PATH_URING))) {
+		fprintf(stderr, "--busy-poll: the actor and uring paths never "
+			"block in read(), so they are not measured with it\n");
 		o->paths &= ~(1u << PATH_ACTOR | 1u << PATH_URING);
 	}
 	if (o->cross_host && (o->paths & (1u << PATH_UNIX))) {

@@ -73,6 +73,12 @@ struct opts {
 	int verbose;
 	/* CPU of the server side (echo, receiver) and of the client; -1 free. */
 	int cpu_server, cpu_client;
+	/*
+	 * Busy-poll before a blocking read sleeps, µs (0: never): dev nodes
+	 * spin in the kernel (KDIST_IOC_BUSY_POLL), the tcp and unix
+	 * baselines in userspace (MSG_DONTWAIT reads), for the same time.
+	 */
+	unsigned int busy_poll_us;
 };
 
 /* What one run of one path measured. */
@@ -135,6 +141,7 @@ struct ep {
 	size_t batch_len;
 	unsigned int batch_msgs;
 	size_t frame_len;	/* bytes of one message on this path */
+	unsigned int spin_us;	/* tcp, unix: busy-poll before a read sleeps */
 };
 
 /* Does @p go through /dev/kdist (dev or uring)? */
@@ -156,6 +163,8 @@ int ep_buffers(struct ep *e, uint32_t size, unsigned int batch);
 void ep_close(struct ep *e);
 ssize_t ep_write(struct ep *e, const void *buf, size_t len);
 int ep_send_all(struct ep *e, const void *buf, size_t len);
+/* Busy-polls @us µs before a read sleeps: 0 or -errno. */
+int ep_busy_poll(struct ep *e, unsigned int us);
 /* Receives what one read() gives: messages and payload bytes completed. */
 int ep_recv(struct ep *e, uint64_t *msgs, uint64_t *bytes, bool *eof);
 size_t ep_frame_len(enum path path, const char *peer, uint32_t size);

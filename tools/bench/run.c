@@ -162,6 +162,11 @@ static void open_ep(struct run *r, struct ep *e, bool server)
 		if (err)
 			run_fail(r, "io_uring: %s", strerror(-err));
 	}
+	if (r->o->busy_poll_us) {
+		err = ep_busy_poll(e, r->o->busy_poll_us);
+		if (err)
+			run_fail(r, "--busy-poll: %s", strerror(-err));
+	}
 	if (r->ready[1] >= 0) {
 		close(r->ready[1]);
 		r->ready[1] = -1;

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <liburing.h>
@@ -309,11 +310,68 @@ ssize_t ep_write(struct ep *e, const void *buf, size_t len)
 	return write(e->fd, buf, len);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * A socket read that busy-polls first: MSG_DONTWAIT reads for up to
+ * e->spin_us, then a blocking one. The clock is read every 64 tries only,
+ * so that the spin is mostly reads.
+ */
+static ssize_t sock_spin_read(struct ep *e, void *buf, size_t len)
+{
+	uint64_t end = 0;
+	unsigned int i;
+	ssize_t n;
+
+	for (i = 0;; i++) {
+		n = recv(e->fd, buf, len, MSG_DONTWAIT);
+		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+			return n;
+		if (i % 64)
+			continue;
+		if (!end)
+			end = mono_ns() + e->spin_us * 1000ull;
+		else if (mono_ns() >= end)
+			break;
+	}
+	return recv(e->fd, buf, len, 0);
+}
+
 static ssize_t ep_read(struct ep *e, void *buf, size_t len)
 {
 	if (e->ring)
 		return ring_rw(e, false, buf, len);
+	if (e->spin_us)
+		return sock_spin_read(e, buf, len);
 	return read(e->fd, buf, len);
+}
+
+/*
+ * Makes the endpoint's blocking reads busy-poll for @us µs before they
+ * sleep: the node spins in the kernel (KDIST_IOC_BUSY_POLL), a socket in
+ * userspace (the baselines have no kernel spin of their own over veth or
+ * a Unix socket). io_uring reads do not block, so they cannot.
+ */
+int ep_busy_poll(struct ep *e, unsigned int us)
+{
+	uint32_t v = us;
+
+	switch (e->path) {
+	case PATH_DEV:
+		return ioctl(e->fd, KDIST_IOC_BUSY_POLL, &v) ? -errno : 0;
+	case PATH_TCP:
+	case PATH_UNIX:
+		e->spin_us = us;
+		return 0;
+	default:
+		return -EOPNOTSUPP;
+	}
 }
 
 /*
