@@ -21,6 +21,8 @@
 #
 #   cross-host ping-pong 64 B      dev, actor against tcp  (free, and on CPU 0)
 #   same-host  ping-pong 64 B      dev, actor against unix (free, and on CPU 0)
+#   both ping-pongs again with reads that busy-poll 1 ms before they
+#   sleep (dev in the kernel, the baselines in userspace, alike)
 #   cross-host fanout    64 B      dev against tcp, 1 -> 4 and 4 -> 1
 #   cross-host stream    64 B      dev against tcp
 #   cross-host stream    1 MiB     dev against tcp
@@ -37,6 +39,8 @@ WARMUP=500
 FAN_COUNT=3000
 FAN_WARMUP=100
 SECONDS_PER=3
+# Busy-poll of the *-spin runs, µs: a one-way trip takes 30-60 µs in the VM.
+SPIN_US=1000
 MEM=1
 CPU0=1
 OUT=""
@@ -100,6 +104,10 @@ run pingpong-cross -n "$COUNT" -w "$WARMUP" -s 64 --cross-host -p dev,actor $(pl
 run pingpong-same -n "$COUNT" -w "$WARMUP" -s 64 --same-host -p dev,actor $(plot_opt pingpong-same) pingpong
 [ "$CPU0" = 1 ] &&
 	run pingpong-same-cpu0 -n "$COUNT" -w "$WARMUP" -s 64 --same-host -p dev,actor --cpu 0 $(plot_opt pingpong-same-cpu0) pingpong
+# Again with every read spinning before it sleeps, so that no round trip
+# waits for a halted vCPU to wake: what is left is the CPU work of each path.
+run pingpong-cross-spin -n "$COUNT" -w "$WARMUP" -s 64 --cross-host --busy-poll "$SPIN_US" pingpong
+run pingpong-same-spin -n "$COUNT" -w "$WARMUP" -s 64 --same-host --busy-poll "$SPIN_US" pingpong
 run fanout-cross -n "$FAN_COUNT" -w "$FAN_WARMUP" -s 64 --cross-host --fan 4 fanout
 run stream-64 -t "$SECONDS_PER" -s 64 --cross-host stream
 run stream-1m -t "$SECONDS_PER" -s 1M --cross-host stream
@@ -139,6 +147,8 @@ rows = [
     ("  the same, both on CPU 0: p99", "pingpong-cross-cpu0", "ratio_p99", "<=", 1.30),
     ("same-host ping-pong 64 B, p50 vs unix", "pingpong-same", "ratio_p50", "<=", 1.00),
     ("  the same, both on CPU 0: p50", "pingpong-same-cpu0", "ratio_p50", "<=", 1.00),
+    ("  reads busy-poll (all paths): cross p50", "pingpong-cross-spin", "ratio_p50", "<=", 1.15),
+    ("  reads busy-poll (all paths): same p50", "pingpong-same-spin", "ratio_p50", "<=", 1.00),
     ("cross-host stream 64 B, msgs/s vs tcp", "stream-64", "ratio_msgs", ">=", 0.80),
     ("cross-host stream 1 MiB, bytes/s vs tcp", "stream-1m", "ratio_bytes", ">=", 0.80),
     ("actor ping-pong cross-host, p50 vs dev", "pingpong-cross", "ratio_dev_p50", "<=", 1.10, "actor"),
