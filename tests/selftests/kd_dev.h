@@ -8,10 +8,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "uapi/kdist.h"
@@ -101,6 +104,61 @@ static inline int t_next(const void *buf, size_t len, size_t *off,
 static inline int t_src_is(const struct t_rx *m, const char *s)
 {
 	return m->rx->src_len == strlen(s) && !memcmp(m->src, s, strlen(s));
+}
+
+/* t_read_one waits up to @ms for one read; returns its length or -errno. */
+static inline ssize_t t_read_one(int fd, void *buf, size_t len, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	if (poll(&p, 1, ms) <= 0)
+		return -ETIMEDOUT;
+	n = read(fd, buf, len);
+	return n < 0 ? -errno : n;
+}
+
+/* A write() run on its own thread by t_blocked_writer(), to watch it block. */
+struct t_blocked_write {
+	int fd;
+	const void *buf;
+	size_t len;
+	pid_t tid;		/* set first thing by the thread */
+	ssize_t ret;
+	int err;
+	int done;		/* set (atomically) once write() returned */
+};
+
+/* pthread body: records its tid, writes, records the result, then done. */
+static inline void *t_blocked_writer(void *arg)
+{
+	struct t_blocked_write *w = arg;
+
+	__atomic_store_n(&w->tid, gettid(), __ATOMIC_SEQ_CST);
+	w->ret = write(w->fd, w->buf, w->len);
+	w->err = w->ret < 0 ? errno : 0;
+	__atomic_store_n(&w->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* The state letter of thread @tid of this process ('S' asleep), or '?'. */
+static inline char t_thread_state(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return '?';
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return '?';
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
 }
 
 #endif

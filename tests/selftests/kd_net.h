@@ -408,18 +408,6 @@ static inline int t_wait_known(int fd, const char *name, const char *host,
 	return -ETIMEDOUT;
 }
 
-/* t_read_one waits up to @ms for one read; returns its length or -errno. */
-static inline ssize_t t_read_one(int fd, void *buf, size_t len, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	ssize_t n;
-
-	if (poll(&p, 1, ms) <= 0)
-		return -ETIMEDOUT;
-	n = read(fd, buf, len);
-	return n < 0 ? -errno : n;
-}
-
 /* t_sleep_ms sleeps @ms milliseconds. */
 static inline void t_sleep_ms(unsigned int ms)
 {

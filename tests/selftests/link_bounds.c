@@ -198,50 +198,9 @@ static int queued(uint64_t *q)
 	return err;
 }
 
-struct blocked_write {
-	int fd;
-	const void *buf;
-	size_t len;
-	pid_t tid;
-	ssize_t ret;
-	int err;
-	int done;
-};
-
-static void *blocked_writer(void *arg)
-{
-	struct blocked_write *w = arg;
-
-	__atomic_store_n(&w->tid, gettid(), __ATOMIC_SEQ_CST);
-	w->ret = write(w->fd, w->buf, w->len);
-	w->err = w->ret < 0 ? errno : 0;
-	__atomic_store_n(&w->done, 1, __ATOMIC_SEQ_CST);
-	return NULL;
-}
-
-/* The state letter of thread @tid of this process, from its stat file. */
-static char thread_state(pid_t tid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return '?';
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return '?';
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
-}
-
 TEST_F_TIMEOUT(bd, blocking_write_sleeps, 300)
 {
-	struct blocked_write w = { 0 };
+	struct t_blocked_write w = { 0 };
 	uint64_t t_last;
 	pthread_t th;
 	char state = '?';
@@ -267,13 +226,13 @@ TEST_F_TIMEOUT(bd, blocking_write_sleeps, 300)
 	w.fd = self->s[0];
 	w.buf = self->wbuf;
 	w.len = self->wlen;
-	ASSERT_EQ(0, pthread_create(&th, NULL, blocked_writer, &w));
+	ASSERT_EQ(0, pthread_create(&th, NULL, t_blocked_writer, &w));
 	/* At least two tick times asleep in write(). */
 	for (i = 0; i < 100; i++) {
 		t_sleep_ms(100);
 		if (!__atomic_load_n(&w.tid, __ATOMIC_SEQ_CST))
 			continue;
-		state = thread_state(w.tid);
+		state = t_thread_state(w.tid);
 		if (state == 'S' && i >= 20)
 			break;
 	}

@@ -19,18 +19,6 @@
 /* Size of read buffers, in bytes: room for a 1 MiB message. */
 #define RBUF	(KDIST_MSG_MAX + 4096)
 
-/* Reads what is there within @ms: read()'s result, or -errno. */
-static ssize_t t_read_timeout(int fd, void *buf, size_t len, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	ssize_t n;
-
-	if (poll(&p, 1, ms) <= 0)
-		return -ETIMEDOUT;
-	n = read(fd, buf, len);
-	return n < 0 ? -errno : n;
-}
-
 static void fresh_host(struct __test_metadata *_metadata)
 {
 	char buf[KD_NL_BUF];
@@ -425,12 +413,35 @@ TEST_F(two, poll_wakes)
 }
 
 /*
+ * Sends numbered messages of @chunk bytes (the number in the first four)
+ * from non-blocking node @fd to @dst until -EAGAIN. Returns how many went,
+ * or -1 on any other error or if 1000 went (the bounds are ~4 MiB).
+ */
+static int fill_until_eagain(int fd, const char *dst, unsigned char *payload,
+			     uint32_t chunk)
+{
+	uint32_t sent;
+	ssize_t n;
+
+	for (sent = 0; sent < 1000; sent++) {
+		memcpy(payload, &sent, sizeof(sent));
+		n = t_send(fd, dst, 0, payload, chunk);
+		if (n == -EAGAIN)
+			return sent;
+		if (n <= 0)
+			return -1;
+	}
+	return -1;
+}
+
+/*
  * A reader that does not read: its sender hits EAGAIN, nothing is lost,
  * and the kernel holds no more than the documented bound.
  */
 TEST_F(two, backpressure_no_loss)
 {
 	uint32_t chunk = 64 * 1024, sent = 0, got = 0, v;
+	int filled;
 	unsigned char *payload = calloc(1, chunk);
 	struct pollfd p = { .fd = self->a, .events = POLLOUT };
 	struct t_rx m;
@@ -438,15 +449,9 @@ TEST_F(two, backpressure_no_loss)
 	ssize_t n;
 
 	ASSERT_NE(NULL, payload);
-	for (;;) {
-		memcpy(payload, &sent, sizeof(sent));
-		n = t_send(self->a, "b", 0, payload, chunk);
-		if (n == -EAGAIN)
-			break;
-		ASSERT_LT(0, n);
-		sent++;
-		ASSERT_GT(1000, sent);	/* bounded: ~4 MiB of 64 KiB messages */
-	}
+	filled = fill_until_eagain(self->a, "b", payload, chunk);
+	ASSERT_LT(0, filled);
+	sent = filled;
 	TH_LOG("queued %u messages of %u bytes before EAGAIN", sent, chunk);
 	EXPECT_LE(sent * chunk, 2 * (4u << 20));
 	/* No room: poll must not report the sender writable. */
@@ -466,47 +471,6 @@ TEST_F(two, backpressure_no_loss)
 	free(payload);
 }
 
-struct blocked_write {
-	int fd;
-	const void *buf;
-	size_t len;
-	pid_t tid;
-	ssize_t ret;
-	int err;
-	volatile int done;
-};
-
-static void *blocked_writer(void *arg)
-{
-	struct blocked_write *w = arg;
-
-	w->tid = gettid();
-	w->ret = write(w->fd, w->buf, w->len);
-	w->err = w->ret < 0 ? errno : 0;
-	__atomic_store_n(&w->done, 1, __ATOMIC_SEQ_CST);
-	return NULL;
-}
-
-/* The state letter of thread @tid of this process (/proc/.../stat). */
-static char thread_state(pid_t tid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return '?';
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return '?';
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
-}
-
 /*
  * A blocking writer with no room sleeps in write() (G5): a has filled b's
  * queue or its own budget, then writes one more message without
@@ -517,10 +481,11 @@ static char thread_state(pid_t tid)
 TEST_F_TIMEOUT(two, blocking_write_sleeps_for_room, 60)
 {
 	uint32_t chunk = 64 * 1024, sent = 0, got = 0, v;
+	int filled;
 	size_t wlen = KDIST_TX_SIZE(1, chunk), off = 0;
 	unsigned char *payload = calloc(1, chunk);
 	unsigned char *wbuf = malloc(wlen);
-	struct blocked_write w = { 0 };
+	struct t_blocked_write w = { 0 };
 	pthread_t th;
 	struct t_rx m;
 	char state;
@@ -529,15 +494,9 @@ TEST_F_TIMEOUT(two, blocking_write_sleeps_for_room, 60)
 
 	ASSERT_NE(NULL, payload);
 	ASSERT_NE(NULL, wbuf);
-	for (;;) {
-		memcpy(payload, &sent, sizeof(sent));
-		n = t_send(self->a, "b", 0, payload, chunk);
-		if (n == -EAGAIN)
-			break;
-		ASSERT_LT(0, n);
-		sent++;
-		ASSERT_GT(1000, sent);
-	}
+	filled = fill_until_eagain(self->a, "b", payload, chunk);
+	ASSERT_LT(0, filled);
+	sent = filled;
 	TH_LOG("queued %u messages of %u bytes before EAGAIN", sent, chunk);
 	/* The next one, from a blocking writer. */
 	ASSERT_EQ(0, fcntl(self->a, F_SETFL,
@@ -547,14 +506,14 @@ TEST_F_TIMEOUT(two, blocking_write_sleeps_for_room, 60)
 	w.fd = self->a;
 	w.buf = wbuf;
 	w.len = off;
-	ASSERT_EQ(0, pthread_create(&th, NULL, blocked_writer, &w));
+	ASSERT_EQ(0, pthread_create(&th, NULL, t_blocked_writer, &w));
 	/* Give it time to get into write() and to sleep there. */
 	state = '?';
 	for (i = 0; i < 50; i++) {
 		usleep(100 * 1000);
-		if (!w.tid)
+		if (!__atomic_load_n(&w.tid, __ATOMIC_SEQ_CST))
 			continue;
-		state = thread_state(w.tid);
+		state = t_thread_state(w.tid);
 		if (state == 'S' && i >= 10)
 			break;
 	}
@@ -564,7 +523,7 @@ TEST_F_TIMEOUT(two, blocking_write_sleeps_for_room, 60)
 	EXPECT_EQ(0, __atomic_load_n(&w.done, __ATOMIC_SEQ_CST));
 	/* b reads: the writer wakes, and its message comes last. */
 	while (got < sent + 1) {
-		n = t_read_timeout(self->b, self->rbuf, RBUF, 10000);
+		n = t_read_one(self->b, self->rbuf, RBUF, 10000);
 		ASSERT_LT(0, n);
 		off = 0;
 		while (t_next(self->rbuf, n, &off, &m)) {
@@ -579,7 +538,7 @@ TEST_F_TIMEOUT(two, blocking_write_sleeps_for_room, 60)
 	EXPECT_EQ(0, w.err);
 	EXPECT_EQ(sent + 1, got);
 	/* Nothing more, nothing twice. */
-	EXPECT_EQ(-ETIMEDOUT, t_read_timeout(self->b, self->rbuf, RBUF, 300));
+	EXPECT_EQ(-ETIMEDOUT, t_read_one(self->b, self->rbuf, RBUF, 300));
 	free(payload);
 	free(wbuf);
 }
