@@ -517,6 +517,20 @@ static void sock_attach(struct kdist_link *link, struct socket *sock)
 	write_unlock_bh(&sk->sk_callback_lock);
 }
 
+/* Frees the message being received, if any, and its destination's ref. */
+static void rx_msg_drop(struct kdist_link *link)
+{
+	if (link->rx_msg)
+		kvfree(link->rx_msg);
+	link->rx_msg = NULL;
+	if (link->rx_dst)
+		kdist_node_put(link->rx_dst);
+	link->rx_dst = NULL;
+	if (link->rx_stalled)
+		atomic_dec(&link->host->stalled_links);
+	link->rx_stalled = false;
+}
+
 /*
  * The connection ends: a frame half-read was not taken. Its sequence
  * number, never acked (rx_done_seq()), is given back, so the peer sends
@@ -534,16 +548,11 @@ static void rx_abort(struct kdist_link *link)
 		spin_unlock_bh(&link->rx_lock);
 		/* The fragment's bytes will come again. */
 		if (h->type == KD_FRAME_T_DATA && link->rx_dhlen) {
-			if (link->rx_d.offset == 0) {
-				if (link->rx_msg)
-					kvfree(link->rx_msg);
-				link->rx_msg = NULL;
-				if (link->rx_dst)
-					kdist_node_put(link->rx_dst);
-				link->rx_dst = NULL;
-			} else if (link->rx_msg) {
+			/* Never stalled: a stalled message was read whole. */
+			if (link->rx_d.offset == 0)
+				rx_msg_drop(link);
+			else if (link->rx_msg)
 				link->rx_msg_off = link->rx_d.offset;
-			}
 		}
 	}
 	link->rx_off = 0;
@@ -686,19 +695,6 @@ static void drop_queue(struct kdist_link *link, u32 reason)
 	drop_frames(link, &q, reason);
 	link->next_send = NULL;
 	kdist_host_space_freed(link->host);
-}
-
-static void rx_msg_drop(struct kdist_link *link)
-{
-	if (link->rx_msg)
-		kvfree(link->rx_msg);
-	link->rx_msg = NULL;
-	if (link->rx_dst)
-		kdist_node_put(link->rx_dst);
-	link->rx_dst = NULL;
-	if (link->rx_stalled)
-		atomic_dec(&link->host->stalled_links);
-	link->rx_stalled = false;
 }
 
 static void reset_seq(struct kdist_link *link)

@@ -450,11 +450,25 @@ static int running(struct kd_node *n)
 	       0 : -ESHUTDOWN;
 }
 
-static bool local_live(struct kd_node *n, const struct kd_pid *pid)
+/* The arguments of a call about process @pid and a group. */
+static int pid_args(struct kd_node *n, const char **scope, const char *group,
+		    const struct kd_pid *pid)
 {
-	struct kdi_proc *p = kdi_proc_find(n, pid);
+	int err = args(n, scope, group);
 
-	return p && p->state == KDI_P_LIVE;
+	return err ? err : kdi_pid_ok(pid) ? 0 : -EINVAL;
+}
+
+/* Under n->lock: the node runs and @pid is one of its live processes. */
+static int running_with(struct kd_node *n, const struct kd_pid *pid)
+{
+	struct kdi_proc *p;
+	int err = running(n);
+
+	if (err)
+		return err;
+	p = kdi_proc_find(n, pid);
+	return p && p->state == KDI_P_LIVE ? 0 : -ESRCH;
 }
 
 int kd_pg_join(struct kd_node *n, const char *scope, const char *group,
@@ -462,16 +476,12 @@ int kd_pg_join(struct kd_node *n, const char *scope, const char *group,
 {
 	struct pg_member *m;
 	struct pg_group *g;
-	int err = args(n, &scope, group);
+	int err = pid_args(n, &scope, group, pid);
 
 	if (err)
 		return err;
-	if (!kdi_pid_ok(pid))
-		return -EINVAL;
 	pthread_mutex_lock(&n->lock);
-	err = running(n);
-	if (!err && !local_live(n, pid))
-		err = -ESRCH;
+	err = running_with(n, pid);
 	if (err)
 		goto out;
 	g = group_get(n->pg, scope, group, true);
@@ -496,12 +506,10 @@ int kd_pg_leave(struct kd_node *n, const char *scope, const char *group,
 {
 	struct pg_member *m = NULL;
 	struct pg_group *g;
-	int err = args(n, &scope, group);
+	int err = pid_args(n, &scope, group, pid);
 
 	if (err)
 		return err;
-	if (!kdi_pid_ok(pid))
-		return -EINVAL;
 	pthread_mutex_lock(&n->lock);
 	err = running(n);
 	if (err)
@@ -637,16 +645,12 @@ int kd_pg_monitor(struct kd_node *n, const char *scope, const char *group,
 	struct pg_sub *s = NULL;
 	struct pg_group *g;
 	struct kdi_list *e;
-	int err = args(n, &scope, group);
+	int err = pid_args(n, &scope, group, subscriber);
 
 	if (err)
 		return err;
-	if (!kdi_pid_ok(subscriber))
-		return -EINVAL;
 	pthread_mutex_lock(&n->lock);
-	err = running(n);
-	if (!err && !local_live(n, subscriber))
-		err = -ESRCH;
+	err = running_with(n, subscriber);
 	if (err)
 		goto out;
 	g = group_get(n->pg, scope, group, on);

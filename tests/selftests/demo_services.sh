@@ -23,9 +23,10 @@
 
 set -u
 
-readonly KSFT_SKIP=4
 SELF_DIR="$(cd "$(dirname "$0")" && pwd)"
 readonly SELF_DIR
+# shellcheck source=kd_lib.sh
+. "$SELF_DIR/kd_lib.sh"
 TOOLS="${TOOLS:-$SELF_DIR/../../tools}"
 readonly KDISTCTL="$TOOLS/kdistctl"
 readonly HOSTS=(alpha beta gamma)
@@ -47,15 +48,6 @@ cleanup() {
 	for h in "${HOSTS[@]}"; do ip netns del "kdds-$h" 2>/dev/null; done
 	ip link del "$BRIDGE" 2>/dev/null
 	[[ -n "$TMP" ]] && rm -rf "$TMP"
-}
-
-skip_all() {
-	echo "1..0 # SKIP $*"
-	exit "$KSFT_SKIP"
-}
-
-diag() {
-	sed 's/^/# /'
 }
 
 ip_of() {

@@ -16,9 +16,10 @@
 
 set -u
 
-readonly KSFT_SKIP=4
 SELF_DIR="$(cd "$(dirname "$0")" && pwd)"
 readonly SELF_DIR
+# shellcheck source=kd_lib.sh
+. "$SELF_DIR/kd_lib.sh"
 KDISTCTL="${KDISTCTL:-$SELF_DIR/../../tools/kdistctl}"
 readonly NS="kdctl-$$"
 readonly NS2="kdctl2-$$"
@@ -77,15 +78,6 @@ cleanup() {
 	ip netns del "$NS" 2>/dev/null
 	ip netns del "$NS2" 2>/dev/null
 	[[ -n "$TMP" ]] && rm -rf "$TMP"
-}
-
-skip_all() {
-	echo "1..0 # SKIP $*"
-	exit "$KSFT_SKIP"
-}
-
-diag() {
-	sed 's/^/# /'
 }
 
 # run NAME CMD...: runs CMD; its output goes to $TMP/NAME.out and .err, its
@@ -873,11 +865,6 @@ readonly TESTS=(
 # ---- Setup ---------------------------------------------------------------
 
 # make_secret BYTES: BYTES random hexadecimal characters.
-make_secret() {
-	od -An -vtx1 -N"$(( ($1 + 1) / 2 ))" /dev/urandom | tr -d ' \n' |
-		cut -c1-"$1"
-}
-
 setup() {
 	[[ $EUID -eq 0 ]] || skip_all "must run as root"
 	local tool

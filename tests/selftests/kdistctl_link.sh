@@ -28,9 +28,10 @@
 
 set -u
 
-readonly KSFT_SKIP=4
 SELF_DIR="$(cd "$(dirname "$0")" && pwd)"
 readonly SELF_DIR
+# shellcheck source=kd_lib.sh
+. "$SELF_DIR/kd_lib.sh"
 KDISTCTL="${KDISTCTL:-$SELF_DIR/../../tools/kdistctl}"
 
 readonly NS_A=kdl-a
@@ -76,15 +77,6 @@ cleanup() {
 	ip netns del "$NS_A" 2>/dev/null
 	ip netns del "$NS_B" 2>/dev/null
 	[[ -n "$TMP" ]] && rm -rf "$TMP"
-}
-
-skip_all() {
-	echo "1..0 # SKIP $*"
-	exit "$KSFT_SKIP"
-}
-
-diag() {
-	sed 's/^/# /'
 }
 
 # say TEXT: a diagnostic line.
@@ -563,11 +555,6 @@ readonly TESTS=(
 )
 
 # ---- Setup ---------------------------------------------------------------
-
-make_secret() {
-	od -An -vtx1 -N"$(( ($1 + 1) / 2 ))" /dev/urandom | tr -d ' \n' |
-		cut -c1-"$1"
-}
 
 setup() {
 	[[ $EUID -eq 0 ]] || skip_all "must run as root"
