@@ -407,6 +407,8 @@ enum kdi_op {
 	KDI_OP_MAX = 4095,	/* above: a struct kdi_watch pointer */
 };
 int kdi_loop_init(struct kd_node *n, unsigned int entries);
+/* [loop] An SQE of the node's ring, submitting what is queued if full. */
+struct io_uring_sqe *kdi_sqe_get(struct kd_node *n);
 void kdi_loop_exit(struct kd_node *n);
 int kdi_loop_once(struct kd_node *n, int timeout_ms);
 /* Parses one read buffer and handles what it holds. [L] not held. */

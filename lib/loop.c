@@ -39,7 +39,7 @@
 /* How long kdi_loop_exit() waits for cancelled requests, in ms. */
 #define QUIESCE_MS	1000
 
-static struct io_uring_sqe *sqe_get(struct kd_node *n)
+struct io_uring_sqe *kdi_sqe_get(struct kd_node *n)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&n->ring);
 
@@ -57,7 +57,7 @@ static void arm_read(struct kd_node *n)
 	if (n->read_armed || n->fd < 0 || n->rx_broken ||
 	    atomic_load(&n->state) != KDI_N_RUNNING)
 		return;
-	sqe = sqe_get(n);
+	sqe = kdi_sqe_get(n);
 	if (!sqe)
 		return;
 	io_uring_prep_read(sqe, n->fd, n->rxbuf, RXBUF_SIZE, (uint64_t)-1);
@@ -72,7 +72,7 @@ static void arm_wake(struct kd_node *n)
 
 	if (n->efd_armed || atomic_load(&n->state) != KDI_N_RUNNING)
 		return;
-	sqe = sqe_get(n);
+	sqe = kdi_sqe_get(n);
 	if (!sqe)
 		return;
 	io_uring_prep_read(sqe, n->efd, &n->efd_val, sizeof(n->efd_val),
@@ -102,7 +102,7 @@ static void arm_timer(struct kd_node *n)
 	pthread_mutex_unlock(&n->lock);
 	if (!at || (n->timer_at && n->timer_at <= at))
 		return;
-	sqe = sqe_get(n);
+	sqe = kdi_sqe_get(n);
 	if (!sqe)
 		return;
 	n->timer_ts.tv_sec = (long long)(at / 1000000000ull);
@@ -419,7 +419,7 @@ void kdi_loop_exit(struct kd_node *n)
 	if (!n->rxbuf)
 		return;
 	n->quiescing = true;
-	sqe = sqe_get(n);
+	sqe = kdi_sqe_get(n);
 	if (sqe) {
 		io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
 		io_uring_sqe_set_data64(sqe, KDI_OP_CANCEL);

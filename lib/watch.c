@@ -95,17 +95,6 @@ int kd_node_unwatch_fd(struct kd_node *n, int fd)
 	return 0;
 }
 
-static struct io_uring_sqe *sqe_get(struct kd_node *n)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&n->ring);
-
-	if (!sqe) {
-		io_uring_submit(&n->ring);
-		sqe = io_uring_get_sqe(&n->ring);
-	}
-	return sqe;
-}
-
 void kdi_watches_arm(struct kd_node *n)
 {
 	struct kdi_list *e, *t;
@@ -125,7 +114,7 @@ void kdi_watches_arm(struct kd_node *n)
 		if (w->removed || !running) {
 			if (!w->armed || w->cancelling)
 				continue;
-			sqe = sqe_get(n);
+			sqe = kdi_sqe_get(n);
 			if (!sqe)
 				break;
 			io_uring_prep_poll_remove(sqe, (uint64_t)(uintptr_t)w);
@@ -135,7 +124,7 @@ void kdi_watches_arm(struct kd_node *n)
 		}
 		if (w->armed)
 			continue;
-		sqe = sqe_get(n);
+		sqe = kdi_sqe_get(n);
 		if (!sqe)
 			break;
 		io_uring_prep_poll_multishot(sqe, w->fd, w->events);
