@@ -114,6 +114,17 @@ bool kd_frame_name_valid(const char *name, size_t len)
 	return true;
 }
 
+/* kd_frame_put_name() for a name already checked */
+static inline int put_valid_name(u8 *buf, size_t len, const char *name,
+				 u8 name_len)
+{
+	if (len < KD_FRAME_NAME_PREFIX + (size_t)name_len)
+		return -ENOSPC;
+	buf[0] = name_len;
+	memcpy(buf + KD_FRAME_NAME_PREFIX, name, name_len);
+	return KD_FRAME_NAME_PREFIX + name_len;
+}
+
 /*
  * write a length-prefixed name (1..max characters, max <= KD_FRAME_NAME_MAX)
  * at buf; returns the bytes written (1 + name_len), -EINVAL for an invalid
@@ -124,11 +135,7 @@ int kd_frame_put_name(u8 *buf, size_t len, const char *name, u8 name_len,
 {
 	if (name_len > max || !kd_frame_name_valid(name, name_len))
 		return -EINVAL;
-	if (len < KD_FRAME_NAME_PREFIX + (size_t)name_len)
-		return -ENOSPC;
-	buf[0] = name_len;
-	memcpy(buf + KD_FRAME_NAME_PREFIX, name, name_len);
-	return KD_FRAME_NAME_PREFIX + name_len;
+	return put_valid_name(buf, len, name, name_len);
 }
 
 /*
@@ -239,10 +246,13 @@ static bool node_ok(const struct kd_frame_node *n, bool zero_ok)
 	       (zero_ok || n->creation != 0);
 }
 
-/* 0 if d is a valid DATA sub-header, else -EPROTO or -EMSGSIZE */
-static int data_check(const struct kd_frame_data *d)
+/*
+ * data_check() but for the names, which the caller has checked: each name
+ * is looked at once per frame, on the way out and on the way in.
+ */
+static int data_nums_check(const struct kd_frame_data *d)
 {
-	if (!node_ok(&d->src, false) || !node_ok(&d->dst, true))
+	if (d->src.creation == 0)
 		return -EPROTO;
 	if (d->total > KD_MSG_MAX || d->frag_len > KD_FRAG_MAX)
 		return -EMSGSIZE;
@@ -251,6 +261,14 @@ static int data_check(const struct kd_frame_data *d)
 	if (d->frag_len == 0 && d->total != 0)
 		return -EPROTO;
 	return 0;
+}
+
+/* 0 if d is a valid DATA sub-header, else -EPROTO or -EMSGSIZE */
+static int data_check(const struct kd_frame_data *d)
+{
+	if (!node_ok(&d->src, false) || !node_ok(&d->dst, true))
+		return -EPROTO;
+	return data_nums_check(d);
 }
 
 /*
@@ -272,13 +290,11 @@ int kd_frame_encode_data(u8 *buf, size_t len, const struct kd_frame_data *d)
 	kd_put_be32(buf + DATA_OFFSET, d->offset);
 	kd_put_be64(buf + DATA_SRC_CREATION, d->src.creation);
 	kd_put_be64(buf + DATA_DST_CREATION, d->dst.creation);
-	n = kd_frame_put_name(buf + off, len - off, d->src.name,
-			      d->src.name_len, KD_FRAME_NAME_MAX);
+	n = put_valid_name(buf + off, len - off, d->src.name, d->src.name_len);
 	if (n < 0)
 		return n;
 	off += n;
-	n = kd_frame_put_name(buf + off, len - off, d->dst.name,
-			      d->dst.name_len, KD_FRAME_NAME_MAX);
+	n = put_valid_name(buf + off, len - off, d->dst.name, d->dst.name_len);
 	if (n < 0)
 		return n;
 	return (int)off + n;
@@ -332,7 +348,7 @@ int kd_frame_decode_data(const u8 *buf, size_t len, u32 plen,
 		return short_input(len, plen);
 	n += KD_FRAME_DATA_FIXED;
 	d->frag_len = plen - n;
-	err = data_check(d);
+	err = data_nums_check(d);	/* kd_frame_get_name() checked the names */
 	return err ? err : n;
 }
 

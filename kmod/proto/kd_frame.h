@@ -199,6 +199,13 @@ u32 kd_frame_payload_max(u8 type);
 int kd_frame_encode_hdr(u8 *buf, size_t len, const struct kd_frame_hdr *h);
 int kd_frame_decode_hdr(const u8 *buf, size_t len, struct kd_frame_hdr *h);
 
+/* the length kd_frame_encode_data() gives d's sub-header */
+static inline size_t kd_frame_data_len(const struct kd_frame_data *d)
+{
+	return KD_FRAME_DATA_FIXED + 2 * KD_FRAME_NAME_PREFIX +
+	       d->src.name_len + d->dst.name_len;
+}
+
 int kd_frame_encode_data(u8 *buf, size_t len, const struct kd_frame_data *d);
 int kd_frame_decode_data(const u8 *buf, size_t len, u32 plen,
 			 struct kd_frame_data *d);
