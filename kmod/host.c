@@ -152,28 +152,34 @@ int kdist_host_apply(struct kdist_host *host, const struct kdist_conf *conf,
 		host->listener = sock;
 	}
 	host->conf = *conf;
-	spin_lock(&host->name_lock);
+	write_seqlock_bh(&host->name_seq);
 	memcpy(host->name, conf->name, sizeof(host->name));
-	spin_unlock(&host->name_lock);
+	write_sequnlock_bh(&host->name_seq);
 	return 0;
 }
 
 /* Copies the host name into buf (KDIST_HOST_NAME_MAX bytes). Any context. */
 void kdist_host_name(struct kdist_host *host, char *buf)
 {
-	spin_lock(&host->name_lock);
-	memcpy(buf, host->name, KDIST_HOST_NAME_MAX);
-	spin_unlock(&host->name_lock);
+	unsigned int seq;
+
+	do {
+		seq = read_seqbegin(&host->name_seq);
+		memcpy(buf, host->name, KDIST_HOST_NAME_MAX);
+	} while (read_seqretry(&host->name_seq, seq));
 }
 
 /* Is @host called @name (NUL-terminated)? */
 bool kdist_host_named(struct kdist_host *host, const char *name)
 {
+	unsigned int seq;
 	bool same;
 
-	spin_lock(&host->name_lock);
-	same = !strcmp(host->name, name);
-	spin_unlock(&host->name_lock);
+	do {
+		seq = read_seqbegin(&host->name_seq);
+		/* Bounded: a torn read is retried, but must not overrun. */
+		same = !strncmp(host->name, name, KDIST_HOST_NAME_MAX);
+	} while (read_seqretry(&host->name_seq, seq));
 	return same;
 }
 
@@ -186,7 +192,7 @@ static int __net_init kdist_net_init(struct net *net)
 	mutex_init(&host->conf_lock);
 	conf_init(&host->conf);
 	host->listener = NULL;
-	spin_lock_init(&host->name_lock);
+	seqlock_init(&host->name_seq);
 	memcpy(host->name, host->conf.name, sizeof(host->name));
 	spin_lock_init(&host->nodes_lock);
 	hash_init(host->nodes);

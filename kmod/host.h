@@ -46,8 +46,12 @@ struct kdist_host {
 	/* The listening socket, or NULL when the port is 0. */
 	struct socket *listener;
 
-	/* Protects name, a copy of conf.name for the data path. */
-	spinlock_t name_lock;
+	/*
+	 * Guards name, a copy of conf.name for the data path. Readers (any
+	 * context) retry instead of locking; the writer, in process context,
+	 * holds it with softirqs off.
+	 */
+	seqlock_t name_seq;
 	char name[KDIST_HOST_NAME_MAX];
 
 	/*

@@ -457,21 +457,35 @@ static u64 rx_ack_take(struct kdist_link *link)
 	return ack;
 }
 
-static void rx_ack_sent(struct kdist_link *link, u64 ack)
+/* Is an explicit ACK due: KD_SEQ_ACK_BATCH frames, or any (@any)? */
+static bool rx_ack_due_locked(struct kdist_link *link, bool any)
 {
-	spin_lock_bh(&link->rx_lock);
-	kd_seq_rx_ack_sent(&link->rx, ack);
-	spin_unlock_bh(&link->rx_lock);
+	lockdep_assert_held(&link->rx_lock);
+	return any ? rx_done_seq(link) != link->rx.ack_sent :
+		     rx_done_seq(link) - link->rx.ack_sent >= KD_SEQ_ACK_BATCH;
 }
 
-/* Is an explicit ACK due: KD_SEQ_ACK_BATCH frames, or any (@any)? */
 static bool rx_ack_due(struct kdist_link *link, bool any)
 {
 	bool due;
 
 	spin_lock_bh(&link->rx_lock);
-	due = any ? rx_done_seq(link) != link->rx.ack_sent :
-		    rx_done_seq(link) - link->rx.ack_sent >= KD_SEQ_ACK_BATCH;
+	due = rx_ack_due_locked(link, any);
+	spin_unlock_bh(&link->rx_lock);
+	return due;
+}
+
+/*
+ * Notes that @ack went out, and tells in the same hold of rx_lock whether
+ * an explicit ACK is still due (rx_ack_due(link, false)).
+ */
+static bool rx_ack_sent(struct kdist_link *link, u64 ack)
+{
+	bool due;
+
+	spin_lock_bh(&link->rx_lock);
+	kd_seq_rx_ack_sent(&link->rx, ack);
+	due = rx_ack_due_locked(link, false);
 	spin_unlock_bh(&link->rx_lock);
 	return due;
 }
@@ -945,7 +959,7 @@ static int link_tx(struct kdist_link *link)
 	u32 budget = LINK_TX_BUDGET, bytes, off;
 	struct kvec iov[LINK_TX_IOV];
 	struct kdist_frame *f;
-	int ret, n;
+	int ret, n, due = -1;	/* -1: not known yet */
 	u64 ack;
 
 	lockdep_assert_held(&link->lock);
@@ -978,7 +992,7 @@ static int link_tx(struct kdist_link *link)
 		if (ret < 0)
 			return ret;
 		if (ret == bytes)
-			rx_ack_sent(link, ack);
+			due = rx_ack_sent(link, ack);
 		tx_advance(link, ret);
 		budget -= min_t(u32, budget, ret);
 		if (ret < bytes)
@@ -986,7 +1000,9 @@ static int link_tx(struct kdist_link *link)
 	}
 	if (link->send_off)
 		return 0;
-	if (rx_ack_due(link, false))
+	if (due < 0)
+		due = rx_ack_due(link, false);
+	if (due)
 		ctl_prepare(link, KD_FRAME_T_ACK);
 	return ctl_flush(link);
 }
@@ -2053,17 +2069,19 @@ static int reserve(struct kdist_link *link, u64 bytes, bool may_wait)
 static struct kdist_frame *data_frame(struct kd_frame_data *d,
 				      struct iov_iter *from)
 {
-	u8 sub[KD_FRAME_DATA_MAX];
+	size_t hlen = kd_frame_data_len(d);
 	struct kdist_frame *f;
-	int hlen;
+	int n;
 
-	hlen = kd_frame_encode_data(sub, sizeof(sub), d);
-	if (hlen < 0)
-		return ERR_PTR(hlen);
 	f = frame_alloc(KD_FRAME_T_DATA, hlen + d->frag_len, GFP_KERNEL);
 	if (!f)
 		return ERR_PTR(-ENOMEM);
-	memcpy(f->buf + KD_FRAME_HDR_LEN, sub, hlen);
+	/* Encoded in place: the sub-header is not built aside and copied. */
+	n = kd_frame_encode_data(f->buf + KD_FRAME_HDR_LEN, hlen, d);
+	if (n < 0 || (size_t)n != hlen) {
+		kvfree(f);
+		return ERR_PTR(n < 0 ? n : -EINVAL);
+	}
 	if (copy_from_iter(f->buf + KD_FRAME_HDR_LEN + hlen, d->frag_len,
 			   from) != d->frag_len) {
 		kvfree(f);
@@ -2072,7 +2090,8 @@ static struct kdist_frame *data_frame(struct kd_frame_data *d,
 	return f;
 }
 
-static void node_ref(struct kd_frame_node *n, const char *name, u64 creation)
+static inline void node_ref(struct kd_frame_node *n, const char *name,
+			    u64 creation)
 {
 	n->creation = creation;
 	n->name_len = strscpy(n->name, name, sizeof(n->name));

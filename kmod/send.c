@@ -52,8 +52,11 @@ struct tx_batch {
 	struct tx_item stack[TX_STACK_ITEMS];
 };
 
-/* Copies @len bytes from @from, or fails with -EINVAL if the write is short. */
-static int take(struct iov_iter *from, void *buf, size_t len)
+/*
+ * Copies @len bytes from @from, or fails with -EINVAL if the write is short.
+ * Inline, so that a copy of constant size skips the runtime object check.
+ */
+static __always_inline int take(struct iov_iter *from, void *buf, size_t len)
 {
 	if (iov_iter_count(from) < len)
 		return -EINVAL;
@@ -67,7 +70,7 @@ static int skip_padding(struct iov_iter *from, const struct kd_tx_hdr *h)
 	u8 zero[KDIST_ALIGN] = { 0 }, buf[KDIST_ALIGN];
 
 	/* The last message of a write may leave its padding out. */
-	if (!iov_iter_count(from))
+	if (!pad || !iov_iter_count(from))
 		return 0;
 	if (take(from, buf, pad))
 		return -EINVAL;
@@ -130,7 +133,10 @@ static int parse(struct tx_batch *b, const struct iov_iter *from)
 			if (err)
 				return err;
 		}
-		memset(&b->items[b->n], 0, sizeof(b->items[b->n]));
+		/* parse_one() fills hdr and dst; route() sets the rest. */
+		b->items[b->n].local = NULL;
+		b->items[b->n].link = NULL;
+		b->items[b->n].known = 0;
 		err = parse_one(&it, &b->items[b->n]);
 		if (err)
 			return err;
@@ -397,11 +403,16 @@ static ssize_t queue_all(struct tx_batch *b, struct iov_iter *from)
 ssize_t kdist_node_write(struct kdist_node *src, struct iov_iter *from,
 			 bool nowait)
 {
-	struct tx_batch b = { .src = src, .nowait = nowait,
-			      .cap = TX_STACK_ITEMS };
+	struct tx_batch b;
 	ssize_t ret;
 
+	/* Not zeroed whole: parse() clears each item it fills. */
+	b.src = src;
+	b.src_len = 0;
+	b.nowait = nowait;
 	b.items = b.stack;
+	b.n = 0;
+	b.cap = TX_STACK_ITEMS;
 	ret = parse(&b, from);
 	if (!ret)
 		ret = route(&b);
