@@ -389,16 +389,20 @@ static int run_client(struct cli *c, int timeout_ms)
 	err = kd_spawn(n, &cli_ops, c, &pid);
 	if (!err)
 		err = kd_monitor_nodes(n, &pid, 1);
-	if (!err)
-		err = kd_send(n, &pid, "go", 2);
 	if (err)
 		demo_die("client actor: %s", strerror(-err));
-	/* A new node learns the name table from the others: wait for it. */
+	/*
+	 * A new node learns the name table from the others: wait for it
+	 * before the actor starts, since its first message goes to the name.
+	 */
 	while ((err = kd_global_whereis(n, NAME, &target)) == -ENOENT &&
 	       demo_now_us() < start + DEMO_TIMEOUT_MS * 1000ull)
 		kd_node_run_once(n, 20);
 	if (err)
 		demo_die("global name \"%s\": %s", NAME, strerror(-err));
+	err = kd_send(n, &pid, "go", 2);
+	if (err)
+		demo_die("client actor: %s", strerror(-err));
 	snprintf(c->target, sizeof(c->target), "%s", target.node);
 	while (c->step != S_DONE && demo_now_us() < end) {
 		err = kd_node_run_once(n, 200);
