@@ -35,7 +35,13 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BENCH=$HERE/kdist-bench
 COUNT=10000
-WARMUP=500
+# Ping-pongs run in many short interleaved rounds: the speed of the
+# emulated machine drifts within seconds, and only rounds that short let
+# a path and its baseline see the same drift. In one boot, six A/A runs
+# of the same module gave cross-host p50 ratios of 1.18x-1.36x with 3
+# rounds and 1.19x-1.25x with 20. WARMUP is per round.
+ROUNDS=20
+WARMUP=100
 FAN_COUNT=3000
 FAN_WARMUP=100
 SECONDS_PER=3
@@ -53,7 +59,7 @@ die() { echo "bench.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) COUNT=3000; FAN_COUNT=1000; SECONDS_PER=1.5 ;;
-	--short) COUNT=3000; WARMUP=200; FAN_COUNT=600; FAN_WARMUP=50
+	--short) COUNT=3000; ROUNDS=10; WARMUP=50; FAN_COUNT=600; FAN_WARMUP=50
 		SECONDS_PER=1.5; CPU0=0; MEM=0 ;;
 	-n) [ $# -ge 2 ] || die "-n needs a number"; COUNT=$2; shift ;;
 	-t) [ $# -ge 2 ] || die "-t needs seconds"; SECONDS_PER=$2; shift ;;
@@ -98,16 +104,16 @@ echo "kdist benchmark set: $(uname -r), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%
 # Each ping-pong twice: with the processes where the scheduler puts them,
 # and with both on CPU 0, where no round trip waits for an idle CPU to
 # wake (under TCG that wait is set by the host's scheduler).
-run pingpong-cross -n "$COUNT" -w "$WARMUP" -s 64 --cross-host -p dev,actor $(plot_opt pingpong-cross) pingpong
+run pingpong-cross -n "$COUNT" -r "$ROUNDS" -w "$WARMUP" -s 64 --cross-host -p dev,actor $(plot_opt pingpong-cross) pingpong
 [ "$CPU0" = 1 ] &&
-	run pingpong-cross-cpu0 -n "$COUNT" -w "$WARMUP" -s 64 --cross-host -p dev,actor --cpu 0 $(plot_opt pingpong-cross-cpu0) pingpong
-run pingpong-same -n "$COUNT" -w "$WARMUP" -s 64 --same-host -p dev,actor $(plot_opt pingpong-same) pingpong
+	run pingpong-cross-cpu0 -n "$COUNT" -r "$ROUNDS" -w "$WARMUP" -s 64 --cross-host -p dev,actor --cpu 0 $(plot_opt pingpong-cross-cpu0) pingpong
+run pingpong-same -n "$COUNT" -r "$ROUNDS" -w "$WARMUP" -s 64 --same-host -p dev,actor $(plot_opt pingpong-same) pingpong
 [ "$CPU0" = 1 ] &&
-	run pingpong-same-cpu0 -n "$COUNT" -w "$WARMUP" -s 64 --same-host -p dev,actor --cpu 0 $(plot_opt pingpong-same-cpu0) pingpong
+	run pingpong-same-cpu0 -n "$COUNT" -r "$ROUNDS" -w "$WARMUP" -s 64 --same-host -p dev,actor --cpu 0 $(plot_opt pingpong-same-cpu0) pingpong
 # Again with every read spinning before it sleeps, so that no round trip
 # waits for a halted vCPU to wake: what is left is the CPU work of each path.
-run pingpong-cross-spin -n "$COUNT" -w "$WARMUP" -s 64 --cross-host --busy-poll "$SPIN_US" pingpong
-run pingpong-same-spin -n "$COUNT" -w "$WARMUP" -s 64 --same-host --busy-poll "$SPIN_US" pingpong
+run pingpong-cross-spin -n "$COUNT" -r "$ROUNDS" -w "$WARMUP" -s 64 --cross-host --busy-poll "$SPIN_US" pingpong
+run pingpong-same-spin -n "$COUNT" -r "$ROUNDS" -w "$WARMUP" -s 64 --same-host --busy-poll "$SPIN_US" pingpong
 run fanout-cross -n "$FAN_COUNT" -w "$FAN_WARMUP" -s 64 --cross-host --fan 4 fanout
 run stream-64 -t "$SECONDS_PER" -s 64 --cross-host stream
 run stream-1m -t "$SECONDS_PER" -s 1M --cross-host stream
