@@ -256,6 +256,15 @@ struct report {
 
 /* A baseline whose rounds' p50 differ more than this is not trusted. */
 #define NOISY_SPREAD	2.0
+/*
+ * With at least RATIO_ROUNDS rounds, what must hold is the ratio: a run
+ * is not trusted when the middle half of its per-round p50 ratios (path
+ * over baseline, round by round) spans more than NOISY_RATIO_SPREAD.
+ * Drift that hits a path and its baseline alike leaves the ratio alone,
+ * which is what the interleaving is for.
+ */
+#define RATIO_ROUNDS	4
+#define NOISY_RATIO_SPREAD	1.5
 
 /* The spread of a path's rounds: highest p50 over lowest (1 if unknown). */
 static double spread(const struct result *r)
@@ -264,34 +273,118 @@ static double spread(const struct result *r)
 				  r->round_p50_min : 1;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
- * Says so when a path's p50 moved more than NOISY_SPREAD times from one
- * interleaved round to another: the machine's load drifted during the
- * run, and the ratios of that run are not to be trusted.
+ * The 25th and 75th percentiles of @r's per-round p50 over the
+ * baseline's of the same round; false when there are too few rounds or
+ * no baseline to compare with.
  */
+static bool round_ratios(const struct report *rp, const struct result *r,
+			 double *lo, double *hi)
+{
+	const struct result *b = rp->base >= 0 ? &rp->res[rp->base] : NULL;
+	double v[1000];
+	unsigned int i, n;
+
+	if (!b || b == r || !b->ok || !r->ok || r->nrounds != b->nrounds ||
+	    r->nrounds < RATIO_ROUNDS || r->nrounds > 1000)
+		return false;
+	for (i = n = 0; i < r->nrounds; i++)
+		if (b->round_p50[i])
+			v[n++] = (double)r->round_p50[i] / b->round_p50[i];
+	if (n < RATIO_ROUNDS)
+		return false;
+	qsort(v, n, sizeof(*v), cmp_double);
+	*lo = v[n / 4];
+	*hi = v[(3 * n) / 4];
+	return true;
+}
+
+/*
+ * Is result @i not to be trusted? By its ratios' rounds when it has
+ * enough, else when its p50 moved more than NOISY_SPREAD times from one
+ * interleaved round to another: the machine's load drifted during the
+ * run. A baseline with enough rounds is judged through its paths.
+ */
+static bool result_noisy(const struct report *rp, int i)
+{
+	const struct result *r = &rp->res[i];
+	double lo, hi;
+	int k;
+
+	if (!r->ok)
+		return false;
+	if (round_ratios(rp, r, &lo, &hi))
+		return hi / lo > NOISY_RATIO_SPREAD;
+	if (i == rp->base)
+		for (k = 0; k < rp->nres; k++)
+			if (k != i && round_ratios(rp, &rp->res[k], &lo, &hi))
+				return false;
+	return spread(r) > NOISY_SPREAD;
+}
+
 static bool noisy(const struct report *rp)
 {
 	int i;
 
 	for (i = 0; i < rp->nres; i++)
-		if (rp->res[i].ok && spread(&rp->res[i]) > NOISY_SPREAD)
+		if (result_noisy(rp, i))
 			return true;
 	return false;
 }
 
+/* The middle half of each path's per-round ratios, when there are any. */
+static void round_ratio_line(const struct report *rp)
+{
+	bool first = true;
+	double lo, hi;
+	int i;
+
+	for (i = 0; i < rp->nres; i++) {
+		if (!round_ratios(rp, &rp->res[i], &lo, &hi))
+			continue;
+		if (first)
+			printf("per-round p50 ratios, middle half of %u rounds:",
+			       rp->res[i].nrounds);
+		printf("%s %s %.2fx-%.2fx", first ? "" : ",",
+		       path_name(rp->res[i].path), lo, hi);
+		first = false;
+	}
+	if (!first)
+		printf("\n");
+}
+
 static void noise_warning(const struct report *rp)
 {
+	const char *base;
+	double lo, hi;
 	int i;
 
 	for (i = 0; i < rp->nres; i++) {
 		const struct result *r = &rp->res[i];
 
-		if (r->ok && spread(r) > NOISY_SPREAD)
+		if (!result_noisy(rp, i))
+			continue;
+		if (round_ratios(rp, r, &lo, &hi)) {
+			base = path_name(rp->res[rp->base].path);
+			printf("warning: the p50 of %s over %s ranged over "
+			       "%.2fx-%.2fx in the middle half of the rounds: "
+			       "the load of the machine drifted within rounds, "
+			       "do not trust these ratios\n",
+			       path_name(r->path), base, lo, hi);
+		} else {
 			printf("warning: the p50 of %s moved %.1fx between "
 			       "rounds (%.1f to %.1f µs): the load of the "
 			       "machine drifted, do not trust these ratios\n",
 			       path_name(r->path), spread(r),
 			       r->round_p50_min / 1e3, r->round_p50_max / 1e3);
+		}
 	}
 }
 
@@ -512,6 +605,7 @@ static void json_report(FILE *f, const struct report *rp)
 	const struct opts *o = rp->o;
 	const struct result *b = rp->base >= 0 ? &rp->res[rp->base] : NULL;
 	struct utsname u;
+	double lo, hi;
 	int i;
 
 	uname(&u);
@@ -540,7 +634,7 @@ static void json_report(FILE *f, const struct report *rp)
 		json_str(f, path_name(b->path));
 	else
 		fprintf(f, "null");
-	/* A path's p50 moved more than NOISY_SPREAD times between rounds. */
+	/* See result_noisy(). */
 	fprintf(f, ",\"noisy\":%s", noisy(rp) ? "true" : "false");
 	fprintf(f, ",\"results\":[");
 	for (i = 0; i < rp->nres; i++) {
@@ -550,6 +644,9 @@ static void json_report(FILE *f, const struct report *rp)
 		       path_name(r->path), r->ok ? "true" : "false");
 		if (r->ok && r->round_p50_min)
 			fprintf(f, ",\"round_p50_spread\":%.3f", spread(r));
+		if (round_ratios(rp, r, &lo, &hi))
+			fprintf(f, ",\"round_ratio_p25\":%.4f,"
+				"\"round_ratio_p75\":%.4f", lo, hi);
 		if (!r->ok) {
 			fprintf(f, ",\"error\":");
 			json_str(f, r->error);
@@ -1046,6 +1143,13 @@ static void merge(struct result *r, struct result *part)
 			r->round_p50_min = p50;
 		if (p50 > r->round_p50_max)
 			r->round_p50_max = p50;
+		s = realloc(r->round_p50, (r->nrounds + 1) * sizeof(*s));
+		if (!s) {
+			warnx_("out of memory");
+			exit(1);
+		}
+		s[r->nrounds++] = p50;
+		r->round_p50 = s;
 		s = realloc(r->samples, (r->n + part->n) * sizeof(*s));
 		if (!s) {
 			warnx_("out of memory");
@@ -1144,14 +1248,17 @@ static int bench(struct opts *o)
 			table_pingpong(&rp);
 		else
 			table_stream(&rp);
+		round_ratio_line(&rp);
 		noise_warning(&rp);
 	}
 	if (o->plot && o->mode == MODE_PINGPONG)
 		plot(&rp, o->plot);
 	else if (o->plot)
 		warnx_("--plot: only pingpong has a latency histogram");
-	for (p = 0; p < rp.nres; p++)
+	for (p = 0; p < rp.nres; p++) {
 		free(rp.res[p].samples);
+		free(rp.res[p].round_p50);
+	}
 	return failed ? 1 : 0;
 }
 
