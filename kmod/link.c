@@ -94,7 +94,7 @@ enum rx_slow {
 /* Queued bytes above which an ack heard in softirq wakes the event loop. */
 #define LINK_ACK_KICK_BYTES	(1U << 20)
 
-static int apply_acks(struct kdist_link *link);
+static int apply_acks(struct kdist_link *link, u64 *stamp);
 static void link_sk_data_ready(struct sock *sk);
 
 static void link_free_rcu(struct rcu_head *rcu)
@@ -607,7 +607,7 @@ static void sock_close(struct kdist_link *link)
 	link->ctl_len = 0;
 	link->ctl_off = 0;
 	/* The acks heard are of this session: the next connection's too. */
-	if (apply_acks(link))
+	if (apply_acks(link, NULL))
 		link->rx_peer_ack = 0;
 	rx_abort(link);
 }
@@ -952,14 +952,16 @@ static void tx_advance(struct kdist_link *link, u32 n)
 /*
  * Writes queued frames, up to LINK_TX_IOV of them per sendmsg, until TCP
  * pushes back or the budget is spent: 0, -EAGAIN or an error. Each frame
- * carries the latest ack when its first byte goes out.
+ * carries the latest ack when its first byte goes out: @stamp, which the
+ * caller has just read, for the first sendmsg.
  */
-static int link_tx(struct kdist_link *link)
+static int link_tx(struct kdist_link *link, u64 stamp)
 {
 	u32 budget = LINK_TX_BUDGET, bytes, off;
 	struct kvec iov[LINK_TX_IOV];
 	struct kdist_frame *f;
 	int ret, n, due = -1;	/* -1: not known yet */
+	bool first = true;
 	u64 ack;
 
 	lockdep_assert_held(&link->lock);
@@ -974,7 +976,8 @@ static int link_tx(struct kdist_link *link)
 			kdist_link_kick(link);	/* the rest in the next run */
 			break;
 		}
-		ack = rx_ack_take(link);
+		ack = first ? stamp : rx_ack_take(link);
+		first = false;
 		off = link->send_off;
 		bytes = 0;
 		n = 0;
@@ -1314,8 +1317,12 @@ static void rx_parse(struct kdist_link *link, struct sock *sk)
 		tcp_read_sock(sk, &desc, rx_actor);
 }
 
-/* Applies the acks the parser heard: frees what the peer has. */
-static int apply_acks(struct kdist_link *link)
+/*
+ * Applies the acks the parser heard: frees what the peer has. With
+ * @stamp, also gives the ack for frames sent next, read in the same hold
+ * of rx_lock (a send takes both, one after the other).
+ */
+static int apply_acks(struct kdist_link *link, u64 *stamp)
 {
 	u64 ack;
 	int n;
@@ -1323,6 +1330,8 @@ static int apply_acks(struct kdist_link *link)
 	lockdep_assert_held(&link->lock);
 	spin_lock_bh(&link->rx_lock);
 	ack = link->rx_peer_ack;
+	if (stamp)
+		*stamp = rx_done_seq(link);
 	spin_unlock_bh(&link->rx_lock);
 	if (ack <= link->tx.acked)
 		return 0;
@@ -1692,6 +1701,7 @@ static int link_rx(struct kdist_link *link)
 static void link_run(struct kdist_link *link, bool rx)
 {
 	int err = 0;
+	u64 stamp;
 
 	lockdep_assert_held(&link->lock);
 	/* Sequence numbers are only given within a session. */
@@ -1702,9 +1712,9 @@ static void link_run(struct kdist_link *link, bool rx)
 	if (rx)
 		err = link_rx(link);
 	if (!err)
-		err = apply_acks(link);
+		err = apply_acks(link, &stamp);
 	if (!err && link->sock)
-		err = link_tx(link);
+		err = link_tx(link, stamp);
 	if (err == -ESHUTDOWN)
 		link_evt(link, KD_FSM_EVT_PEER_CLOSE);
 	else if (err && err != -EAGAIN)
@@ -1832,7 +1842,7 @@ static void link_timer(struct work_struct *work)
 		 * those are read first.
 		 */
 		sock_note_acked(link, now);
-		if (apply_acks(link)) {
+		if (apply_acks(link, NULL)) {
 			link_sock_down(link, -EPROTO);
 			break;
 		}
@@ -2245,13 +2255,14 @@ err:
 			   node->name);
 }
 
-/* Some node of @host made room: links waiting to deliver try again. */
+/*
+ * Some node of @host made room: links waiting to deliver try again. The
+ * caller has seen host->stalled_links non-zero.
+ */
 void kdist_link_kick_stalled(struct kdist_host *host)
 {
 	struct kdist_link *link;
 
-	if (!atomic_read(&host->stalled_links))
-		return;
 	rcu_read_lock();
 	list_for_each_entry_rcu(link, &host->links, entry)
 		if (READ_ONCE(link->rx_stalled))

@@ -519,7 +519,9 @@ void kdist_host_space_freed(struct kdist_host *host)
 	/* The barrier in wq_has_sleeper() pairs with the waiters' own. */
 	if (wq_has_sleeper(&host->space_wq))
 		wake_up_interruptible_poll(&host->space_wq, EPOLLOUT);
-	kdist_link_kick_stalled(host);
+	/* Checked here: room is freed once a message, links rarely stall. */
+	if (atomic_read(&host->stalled_links))
+		kdist_link_kick_stalled(host);
 }
 
 /*
