@@ -268,11 +268,29 @@ struct report {
 #define RATIO_ROUNDS	4
 #define NOISY_RATIO_SPREAD	1.5
 
+/* The lowest and highest p50 of @r's rounds, in ns; false if it has none. */
+static bool round_range(const struct result *r, uint64_t *min, uint64_t *max)
+{
+	unsigned int i;
+
+	if (!r->nrounds)
+		return false;
+	*min = *max = r->round_p50[0];
+	for (i = 1; i < r->nrounds; i++) {
+		if (r->round_p50[i] < *min)
+			*min = r->round_p50[i];
+		if (r->round_p50[i] > *max)
+			*max = r->round_p50[i];
+	}
+	return *min != 0;
+}
+
 /* The spread of a path's rounds: highest p50 over lowest (1 if unknown). */
 static double spread(const struct result *r)
 {
-	return r->round_p50_min ? (double)r->round_p50_max /
-				  r->round_p50_min : 1;
+	uint64_t min, max;
+
+	return round_range(r, &min, &max) ? (double)max / min : 1;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -364,6 +382,7 @@ static void round_ratio_line(const struct report *rp)
 
 static void noise_warning(const struct report *rp)
 {
+	uint64_t min, max;
 	const char *base;
 	double lo, hi;
 	int i;
@@ -380,12 +399,12 @@ static void noise_warning(const struct report *rp)
 			       "the load of the machine drifted within rounds, "
 			       "do not trust these ratios\n",
 			       path_name(r->path), base, lo, hi);
-		} else {
+		} else if (round_range(r, &min, &max)) {
 			printf("warning: the p50 of %s moved %.1fx between "
 			       "rounds (%.1f to %.1f µs): the load of the "
 			       "machine drifted, do not trust these ratios\n",
-			       path_name(r->path), spread(r),
-			       r->round_p50_min / 1e3, r->round_p50_max / 1e3);
+			       path_name(r->path), spread(r), min / 1e3,
+			       max / 1e3);
 		}
 	}
 }
@@ -644,7 +663,7 @@ static void json_report(FILE *f, const struct report *rp)
 
 		fprintf(f, "%s{\"path\":\"%s\",\"ok\":%s", i ? "," : "",
 		       path_name(r->path), r->ok ? "true" : "false");
-		if (r->ok && r->round_p50_min)
+		if (r->ok && r->nrounds)
 			fprintf(f, ",\"round_p50_spread\":%.3f", spread(r));
 		if (round_ratios(rp, r, &lo, &hi))
 			fprintf(f, ",\"round_ratio_p25\":%.4f,"
@@ -1141,10 +1160,6 @@ static void merge(struct result *r, struct result *part)
 		/* This round's p50, to see how much the load drifted. */
 		qsort(part->samples, part->n, sizeof(*s), cmp_u64);
 		p50 = part->samples[(part->n - 1) / 2];
-		if (!r->round_p50_min || p50 < r->round_p50_min)
-			r->round_p50_min = p50;
-		if (p50 > r->round_p50_max)
-			r->round_p50_max = p50;
 		s = realloc(r->round_p50, (r->nrounds + 1) * sizeof(*s));
 		if (!s) {
 			warnx_("out of memory");

@@ -96,8 +96,6 @@ struct result {
 	unsigned int batch;
 	/* Fanout: messages carried (both ways) over wall_s. */
 	uint64_t msgs;
-	/* The lowest and highest p50 of the interleaved rounds, in ns. */
-	uint64_t round_p50_min, round_p50_max;
 	/* Ping-pong and fanout: each round's p50, in ns, in round order. */
 	uint64_t *round_p50;
 	unsigned int nrounds;
