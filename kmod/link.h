@@ -41,6 +41,7 @@ struct kdist_frame {
 	struct kdist_node *sender;
 	u64 cookie;			/* the sender's tag, for its events */
 	u32 len;			/* bytes in buf */
+	u32 cap;			/* bytes allocated for buf */
 	u8 buf[];
 };
 
@@ -100,6 +101,12 @@ struct kdist_link {
 	unsigned long sock_since;	/* jiffies when sock was installed */
 	bool dialing;			/* dial_work owns a connection attempt */
 	unsigned int accepting;		/* accepted handshakes going on */
+	/*
+	 * The last small frame the peer acked, for the next message a writer
+	 * queues (frame_alloc()): on the latency path a send then neither
+	 * allocates a frame nor frees one. xchg() only, no lock.
+	 */
+	struct kdist_frame *spare;
 	struct kd_seq_tx tx;
 	struct kd_seq_rx rx;		/* under rx_lock */
 	struct list_head txq;		/* sequenced frames, unacked first */

@@ -41,21 +41,16 @@
 #include "node.h"
 #include "proto/kd_addr.h"
 
-struct kdist_msg *kdist_msg_alloc(u16 type, const char *src, u8 src_len,
-				  u64 src_creation, u64 cookie, u32 len,
-				  gfp_t gfp)
+/* Fills a message's header and the padding after its payload. */
+static void msg_init(struct kdist_msg *msg, size_t size, u16 type,
+		     const char *src, u8 src_len, u64 src_creation, u64 cookie,
+		     u32 len)
 {
-	size_t size = KDIST_RX_SIZE(src_len, len);
 	size_t head = sizeof(struct kdist_rx) + src_len;
-	struct kdist_msg *msg;
-	struct kdist_rx *rx;
+	struct kdist_rx *rx = (struct kdist_rx *)msg->data;
 
-	msg = kvmalloc(sizeof(*msg) + size, gfp);
-	if (!msg)
-		return NULL;
 	msg->sender = NULL;
 	msg->size = size;
-	rx = (struct kdist_rx *)msg->data;
 	rx->len = len;
 	rx->type = type;
 	rx->flags = 0;
@@ -64,12 +59,58 @@ struct kdist_msg *kdist_msg_alloc(u16 type, const char *src, u8 src_len,
 	rx->cookie = cookie;
 	memcpy(msg->data + sizeof(*rx), src, src_len);
 	memset(msg->data + head + len, 0, size - head - len);
+}
+
+struct kdist_msg *kdist_msg_alloc(u16 type, const char *src, u8 src_len,
+				  u64 src_creation, u64 cookie, u32 len,
+				  gfp_t gfp)
+{
+	size_t size = KDIST_RX_SIZE(src_len, len);
+	size_t alloc = sizeof(struct kdist_msg) + size;
+	struct kdist_msg *msg;
+
+	/* What kmalloc() gives anyway: a spare this big may carry more. */
+	if (alloc <= KDIST_MSG_SPARE_MAX)
+		alloc = kmalloc_size_roundup(alloc);
+	msg = kvmalloc(alloc, gfp);
+	if (!msg)
+		return NULL;
+	msg->cap = alloc - sizeof(*msg);
+	msg_init(msg, size, type, src, src_len, src_creation, cookie, len);
 	return msg;
+}
+
+/*
+ * A message for @dst of @len payload bytes: the node's spare when it is
+ * big enough, else a new one. Every byte a reader sees is written (the
+ * header, the source, the payload by the caller, the padding), so a spare
+ * shows nothing of the message it held before.
+ */
+struct kdist_msg *kdist_msg_get(struct kdist_node *dst, u16 type,
+				const char *src, u8 src_len, u64 src_creation,
+				u32 len, gfp_t gfp)
+{
+	size_t size = KDIST_RX_SIZE(src_len, len);
+	struct kdist_msg *msg;
+
+	if (READ_ONCE(dst->spare) && size <= KDIST_MSG_SPARE_MAX) {
+		msg = xchg(&dst->spare, NULL);
+		if (msg && msg->cap >= size) {
+			msg_init(msg, size, type, src, src_len, src_creation,
+				 0, len);
+			return msg;
+		}
+		kvfree(msg);
+	}
+	return kdist_msg_alloc(type, src, src_len, src_creation, 0, len, gfp);
 }
 
 static void node_free_rcu(struct rcu_head *rcu)
 {
-	kfree(container_of(rcu, struct kdist_node, rcu));
+	struct kdist_node *node = container_of(rcu, struct kdist_node, rcu);
+
+	kvfree(node->spare);
+	kfree(node);
 }
 
 static void node_release(struct kref *ref)
@@ -85,8 +126,8 @@ void kdist_node_put(struct kdist_node *node)
 	kref_put(&node->ref, node_release);
 }
 
-/* Frees a message and gives its bytes back to its sender's budget. */
-void kdist_msg_free(struct kdist_msg *msg)
+/* Gives a message's bytes back to its sender's budget. */
+static void msg_unsend(struct kdist_msg *msg)
 {
 	struct kdist_node *sender = msg->sender;
 
@@ -97,6 +138,25 @@ void kdist_msg_free(struct kdist_msg *msg)
 						   EPOLLOUT);
 		kdist_node_put(sender);
 	}
+}
+
+/* Frees a message and gives its bytes back to its sender's budget. */
+void kdist_msg_free(struct kdist_msg *msg)
+{
+	msg_unsend(msg);
+	kvfree(msg);
+}
+
+/*
+ * Frees a message @node's reader has copied out; a small one becomes the
+ * node's spare, for the next message to it (kdist_msg_get()), and the
+ * spare it replaces is freed.
+ */
+void kdist_msg_done(struct kdist_node *node, struct kdist_msg *msg)
+{
+	msg_unsend(msg);
+	if (msg->cap <= KDIST_MSG_SPARE_MAX)
+		msg = xchg(&node->spare, msg);
 	kvfree(msg);
 }
 
@@ -429,7 +489,7 @@ static ssize_t copy_out(struct kdist_node *node, struct iov_iter *to)
 		}
 		next = msg->next;
 		copied += msg->size;
-		kdist_msg_free(msg);
+		kdist_msg_done(node, msg);
 	}
 	return copied;
 }

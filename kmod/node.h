@@ -38,8 +38,17 @@ struct kdist_msg {
 	/* Counts against this node's send budget until freed; may be NULL. */
 	struct kdist_node *sender;
 	u32 size;		/* bytes in data[] */
+	u32 cap;		/* bytes allocated for data[] */
 	u8 data[] __aligned(8);
 };
+
+/*
+ * A node keeps the last small message its reader freed (kdist_msg_done())
+ * for the next message to it (kdist_msg_get()): on the latency path a
+ * message then costs neither an allocation, zeroed under init_on_alloc,
+ * nor a free. Messages up to this size are kept.
+ */
+#define KDIST_MSG_SPARE_MAX	512
 
 struct kdist_node {
 	struct hlist_node hnode;	/* in host->nodes, under nodes_lock */
@@ -68,6 +77,8 @@ struct kdist_node {
 	struct mutex read_lock;
 	wait_queue_head_t wq;		/* readers and pollers */
 	u32 busy_poll_us;		/* KDIST_IOC_BUSY_POLL; lockless */
+	/* A freed small message, for the next to this node; xchg() only. */
+	struct kdist_msg *spare;
 	atomic_long_t tx_outstanding;	/* bytes of ours not yet consumed */
 	/*
 	 * Set when a write met a full destination queue, with the host's
@@ -95,7 +106,11 @@ int kdist_node_snapshot(struct kdist_host *host, struct kdist_node_ref **out);
 struct kdist_msg *kdist_msg_alloc(u16 type, const char *src, u8 src_len,
 				  u64 src_creation, u64 cookie, u32 len,
 				  gfp_t gfp);
+struct kdist_msg *kdist_msg_get(struct kdist_node *dst, u16 type,
+				const char *src, u8 src_len, u64 src_creation,
+				u32 len, gfp_t gfp);
 void kdist_msg_free(struct kdist_msg *msg);
+void kdist_msg_done(struct kdist_node *node, struct kdist_msg *msg);
 /*
  * Writes "node@host" into @buf (KDIST_ADDR_MAX bytes, NUL-terminated,
  * truncated like scnprintf) and returns its length. On the data path:

@@ -314,8 +314,8 @@ static int queue_local(struct tx_batch *b, struct tx_item *it,
 	}
 	if (!b->src_len)	/* only a local destination needs it */
 		b->src_len = kdist_node_addr(b->src, b->src_addr);
-	msg = kdist_msg_alloc(KDIST_RX_MSG, b->src_addr, b->src_len,
-			      b->src->creation, 0, len, GFP_KERNEL);
+	msg = kdist_msg_get(dst, KDIST_RX_MSG, b->src_addr, b->src_len,
+			    b->src->creation, len, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
 	if (copy_from_iter(kdist_msg_payload(msg), len, from) != len) {
