@@ -179,18 +179,17 @@ static struct kdist_frame *frame_alloc(struct kdist_link *link, u8 type,
 	size_t alloc = sizeof(struct kdist_frame) + KD_FRAME_HDR_LEN + plen;
 	struct kdist_frame *f = NULL;
 
-	if (alloc <= LINK_SPARE_MAX) {
-		if (link && READ_ONCE(link->spare)) {
-			f = xchg(&link->spare, NULL);
-			if (f && f->cap < alloc - sizeof(*f)) {
-				kvfree(f);
-				f = NULL;
-			}
+	if (alloc <= LINK_SPARE_MAX && link && READ_ONCE(link->spare)) {
+		f = xchg(&link->spare, NULL);
+		if (f && f->cap < alloc - sizeof(*f)) {
+			kvfree(f);
+			f = NULL;
 		}
-		/* What kmalloc() gives anyway: as a spare it may carry more. */
-		alloc = kmalloc_size_roundup(alloc);
 	}
 	if (!f) {
+		/* What kmalloc() gives anyway: as a spare it may carry more. */
+		if (alloc <= LINK_SPARE_MAX)
+			alloc = kmalloc_size_roundup(alloc);
 		f = kvmalloc(alloc, gfp);
 		if (!f)
 			return NULL;
@@ -220,7 +219,8 @@ static void frame_free(struct kdist_link *link, struct kdist_frame *f)
 	}
 	if (f->cap <= LINK_SPARE_MAX)
 		f = xchg(&link->spare, f);
-	kvfree(f);
+	if (f)
+		kvfree(f);
 }
 
 static u8 frame_type(const struct kdist_frame *f)

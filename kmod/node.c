@@ -157,7 +157,8 @@ void kdist_msg_done(struct kdist_node *node, struct kdist_msg *msg)
 	msg_unsend(msg);
 	if (msg->cap <= KDIST_MSG_SPARE_MAX)
 		msg = xchg(&node->spare, msg);
-	kvfree(msg);
+	if (msg)
+		kvfree(msg);
 }
 
 static struct kdist_node *find_locked(struct kdist_host *host,
