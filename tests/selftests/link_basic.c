@@ -68,6 +68,42 @@ TEST_F_TIMEOUT(pair, message_across, T_LINK_TIMEOUT)
 	EXPECT_EQ(-EHOSTUNREACH, t_send(self->a, "nb@gamma", 0, "x", 1));
 }
 
+/*
+ * Across a link too, the receiving node reuses the buffer of the last
+ * message its reader took, and the sending link the frame the peer last
+ * acked: a short message after long ones shows nothing of them.
+ */
+TEST_F_TIMEOUT(pair, reused_buffer_shows_nothing_old, T_LINK_TIMEOUT)
+{
+	unsigned char big[300];
+	struct t_rx m;
+	size_t off, i;
+	ssize_t n;
+	int round;
+
+	memset(big, 0xaa, sizeof(big));
+	for (round = 0; round < 3; round++) {
+		ASSERT_LT(0, t_send(self->a, "nb@beta", 0, big, sizeof(big)));
+		ASSERT_EQ(KDIST_RX_SIZE(8, sizeof(big)),
+			  t_read_one(self->b, self->rbuf, 4096, 5000));
+		ASSERT_LT(0, t_send(self->a, "nb@beta", 0, "x", 1));
+		memset(self->rbuf, 0x55, 4096);
+		n = t_read_one(self->b, self->rbuf, 4096, 5000);
+		ASSERT_EQ(KDIST_RX_SIZE(8, 1), n);
+		off = 0;
+		ASSERT_EQ(1, t_next(self->rbuf, n, &off, &m));
+		EXPECT_EQ(KDIST_RX_MSG, m.rx->type);
+		EXPECT_EQ(0, m.rx->flags);
+		EXPECT_EQ(0, m.rx->cookie);
+		EXPECT_TRUE(t_src_is(&m, "na@alpha"));
+		EXPECT_EQ(self->ca, m.rx->src_creation);
+		ASSERT_EQ(1, m.rx->len);
+		EXPECT_EQ('x', m.payload[0]);
+		for (i = sizeof(*m.rx) + m.rx->src_len + 1; i < (size_t)n; i++)
+			EXPECT_EQ(0, self->rbuf[i]);
+	}
+}
+
 /* Many messages of mixed sizes, some fragmented, arrive once, in order. */
 TEST_F_TIMEOUT(pair, sizes_in_order, T_LINK_TIMEOUT)
 {

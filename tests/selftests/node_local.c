@@ -154,6 +154,64 @@ TEST_F(two, send_and_receive)
 	EXPECT_EQ(EAGAIN, errno);
 }
 
+/*
+ * A node reuses the buffer of the last message its reader took for the
+ * next message to it. A short message after a long one, or after a PONG,
+ * shows nothing of it: not its payload in the padding, not its cookie.
+ */
+TEST_F(two, reused_buffer_shows_nothing_old)
+{
+	unsigned char big[300], wbuf[256];
+	struct t_rx m;
+	size_t off, i;
+	ssize_t n;
+	int round;
+
+	memset(big, 0xaa, sizeof(big));
+	for (round = 0; round < 3; round++) {
+		/* b's last message is a long one; then a short one. */
+		ASSERT_LT(0, t_send(self->a, "b", 0, big, sizeof(big)));
+		ASSERT_EQ(KDIST_RX_SIZE(4, sizeof(big)),
+			  read(self->b, self->rbuf, RBUF));
+		ASSERT_LT(0, t_send(self->a, "b", 0, "x", 1));
+		memset(self->rbuf, 0x55, 4096);
+		n = read(self->b, self->rbuf, RBUF);
+		ASSERT_EQ(KDIST_RX_SIZE(4, 1), n);
+		off = 0;
+		ASSERT_EQ(1, t_next(self->rbuf, n, &off, &m));
+		EXPECT_EQ(KDIST_RX_MSG, m.rx->type);
+		EXPECT_EQ(0, m.rx->flags);
+		EXPECT_EQ(0, m.rx->cookie);
+		EXPECT_TRUE(t_src_is(&m, "a@h1"));
+		ASSERT_EQ(1, m.rx->len);
+		EXPECT_EQ('x', m.payload[0]);
+		for (i = sizeof(*m.rx) + m.rx->src_len + 1; i < (size_t)n; i++)
+			EXPECT_EQ(0, self->rbuf[i]);
+
+		/* a's last message is a PONG with a cookie; then b's. */
+		off = 0;
+		t_put(wbuf, &off, KDIST_TX_PING, "b", 0, 0x1234 + round, NULL,
+		      0);
+		ASSERT_EQ(off, write(self->a, wbuf, off));
+		n = read(self->a, self->rbuf, RBUF);
+		ASSERT_LT(0, n);
+		off = 0;
+		ASSERT_EQ(1, t_next(self->rbuf, n, &off, &m));
+		ASSERT_EQ(KDIST_RX_PONG, m.rx->type);
+		ASSERT_EQ(0x1234 + round, m.rx->cookie);
+		ASSERT_LT(0, t_send(self->b, "a", 0, "y", 1));
+		n = read(self->a, self->rbuf, RBUF);
+		ASSERT_EQ(KDIST_RX_SIZE(4, 1), n);
+		off = 0;
+		ASSERT_EQ(1, t_next(self->rbuf, n, &off, &m));
+		EXPECT_EQ(KDIST_RX_MSG, m.rx->type);
+		EXPECT_EQ(0, m.rx->cookie);
+		EXPECT_EQ(self->cb, m.rx->src_creation);
+		ASSERT_EQ(1, m.rx->len);
+		EXPECT_EQ('y', m.payload[0]);
+	}
+}
+
 TEST_F(two, batch_in_order)
 {
 	unsigned char wbuf[4096];
