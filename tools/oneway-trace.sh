@@ -28,7 +28,10 @@
 #   ipi         the receiver's CPU handles the wake-up IPI
 #   read_ret    the receiver's read() returns the message
 #
-# and prints the median of each segment per path, in µs. Trace events
+# and prints the median of each segment per path, in µs, and the mean of
+# its middle 90% (means add up along the trip, medians need not), then the
+# delay from the data-ready callback to the receiver's wake-up IPI by how
+# long the receiver's CPU had been idle. Trace events
 # cost time of their own, so compare the paths, not the absolute values.
 # The "ipi - idle" line says whether the receiver's CPU wakes while the
 # sender still runs (negative) or only once it has gone idle.
@@ -144,6 +147,7 @@ WHERE = {'sendmsg': 'task', 'sendmsg_ret': 'task', 'write_ret': 'task',
          'read': 'task', 'ready': 'cpu', 'ready_ret': 'cpu',
          'idle': 'cpu', 'ipi': 'other', 'read_ret': 'other'}
 segs = {'dev': {}, 'tcp': {}}
+wakes = {'dev': [], 'tcp': []}
 for i, e in enumerate(events):
     if e[4] != 'write' or not e[2].startswith('kdist-b'):
         continue
@@ -157,7 +161,9 @@ for i, e in enumerate(events):
         if (w == 'task' and f[3] != pid) or \
            (w == 'cpu' and f[1] != cpu) or (w == 'other' and f[1] == cpu):
             continue
-        if name == 'ipi' and 'idle' not in got and 'read' not in got:
+        # the wake-up IPI is sent from the data-ready callback; it may be
+        # handled before the sender reads or goes idle
+        if name == 'ipi' and 'ready' not in got:
             continue
         if name == 'read_ret' and 'ipi' not in got:
             continue
@@ -167,6 +173,14 @@ for i, e in enumerate(events):
         if name == 'read_ret':
             break
     if kind and all(k in got for k in ORDER):
+        # how long the receiver's CPU had been idle when the IPI came
+        rcpu = next((f[1] for f in events[i + 1:i + 80]
+                     if f[4] == 'ipi' and f[0] == got['ipi']), None)
+        halt = next((got['ipi'] - f[0] for f in reversed(events[:i + 80])
+                     if f[4] == 'idle' and f[1] == rcpu and
+                     f[0] <= got['ipi']), None)
+        if halt is not None:
+            wakes[kind].append((halt, got['ipi'] - got['ready']))
         s = segs[kind]
         for a, b in zip(ORDER, ORDER[1:]):
             s.setdefault(f'{a} -> {b}', []).append(got[b] - got[a])
@@ -179,13 +193,36 @@ def q(v, p):
     return v[min(len(v) - 1, int(p * len(v)))]
 
 n = {k: len(v.get('ipi - idle', [])) for k, v in segs.items()}
-print(f"\none-way trips cut: dev {n['dev']}, tcp {n['tcp']}; median µs")
-print(f"{'segment':34s} {'dev':>8s} {'tcp':>8s}")
+def tmean(v):
+    # the mean of the middle 90%: the segments' means add up to the
+    # one-way trip's (their medians need not), without the outliers
+    v = sorted(v)
+    k = len(v) // 20
+    v = v[k:len(v) - k] or v
+    return sum(v) / len(v)
+
+print(f"\none-way trips cut: dev {n['dev']}, tcp {n['tcp']}; µs, the median "
+      "and the mean of the middle 90%")
+print(f"{'segment':34s} {'dev p50':>8s} {'tcp p50':>8s} {'dev mean':>9s} "
+      f"{'tcp mean':>9s} {'diff':>7s}")
 for key in segs['tcp']:
     d, t = segs['dev'].get(key), segs['tcp'].get(key)
     if not d or not t:
         continue
-    print(f"{key:34s} {statistics.median(d):8.1f} {statistics.median(t):8.1f}")
+    print(f"{key:34s} {statistics.median(d):8.1f} {statistics.median(t):8.1f} "
+          f"{tmean(d):9.1f} {tmean(t):9.1f} {tmean(d) - tmean(t):+7.1f}")
+print("\nfrom the data-ready callback to the receiver's IPI, median µs (trips), "
+      "by how long the receiver's CPU had been idle:")
+EDGES = (0, 100, 200, 300, 400, 1e9)
+print(f"{'idle for':>14s} " + ' '.join(f"{k:>14s}" for k in ('dev', 'tcp')))
+for lo, hi in zip(EDGES, EDGES[1:]):
+    cells = []
+    for k in ('dev', 'tcp'):
+        w = [x for h, x in wakes[k] if lo <= h < hi]
+        cells.append(f"{statistics.median(w):7.1f} ({len(w):4d})" if w
+                     else f"{'-':>14s}")
+    label = f"{lo:.0f}-{hi:.0f} µs" if hi < 1e9 else f">= {lo:.0f} µs"
+    print(f"{label:>14s} " + ' '.join(cells))
 for k in ('dev', 'tcp'):
     v = segs[k].get('ipi - idle')
     if v:
