@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# ab-modules.sh - compare builds of kdist.ko in one VM boot. Run as root in
+# the test VM with no module loaded:
+#
+#   tests/vm/run.sh --no-module --cmd \
+#       "bash tools/ab-modules.sh old=build/old.ko new=kmod/kdist.ko"
+#
+# Usage: bash tools/ab-modules.sh [OPTIONS] NAME=MODULE.ko NAME=MODULE.ko...
+#
+#   -r N            alternations: each module is loaded N times (default 4)
+#   -n N            round trips of each ping-pong (default 6000)
+#   --modes LIST    "free", "cpu0" (both ends on CPU 0) and "spin" (reads
+#                   busy-poll 1 ms), space-separated (default "free cpu0")
+#   --same-host     also the same-host ping-pong against a Unix socket
+#
+# Runs between two boots differ more than the runs of one boot, so a
+# change is judged by modules measured in the same boot, alternated: each
+# turn loads one module, makes the benchmark's hosts afresh, runs
+# `kdist-bench pingpong` (dev against its baseline, in 20 interleaved
+# rounds) in every mode, then removes the hosts and the module. At the end
+# it prints, per mode and module, the p50 ratio of every turn and their
+# median.
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+BENCH=$HERE/kdist-bench
+TURNS=4
+COUNT=6000
+MODES="free cpu0"
+SAME=0
+
+usage() { awk 'NR < 4 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
+die() { echo "ab-modules.sh: $*" >&2; exit 2; }
+
+declare -a NAMES=() PATHS=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-r) [ $# -ge 2 ] || die "-r needs a number"; TURNS=$2; shift ;;
+	-n) [ $# -ge 2 ] || die "-n needs a number"; COUNT=$2; shift ;;
+	--modes) [ $# -ge 2 ] || die "--modes needs a list"; MODES=$2; shift ;;
+	--same-host) SAME=1 ;;
+	-h|--help) usage; exit 0 ;;
+	-*) die "unknown option $1 (see --help)" ;;
+	*=*) NAMES+=("${1%%=*}"); PATHS+=("${1#*=}") ;;
+	*) die "expected NAME=MODULE.ko, got $1" ;;
+	esac
+	shift
+done
+
+[[ "$TURNS" =~ ^[1-9][0-9]*$ ]] || die "-r: not a positive number: $TURNS"
+[[ "$COUNT" =~ ^[1-9][0-9]*$ ]] || die "-n: not a positive number: $COUNT"
+[ ${#NAMES[@]} -ge 2 ] || die "give at least two modules (see --help)"
+for m in $MODES; do
+	case $m in free|cpu0|spin) ;; *) die "unknown mode $m" ;; esac
+done
+for p in "${PATHS[@]}"; do
+	[ -r "$p" ] || die "no module $p"
+done
+[ "$(id -u)" = 0 ] || die "needs root"
+[ -e /dev/kdist ] && die "a kdist module is loaded: boot with --no-module"
+command -v python3 >/dev/null || die "needs python3"
+
+OUT=$(mktemp)
+cleanup() {
+	"$BENCH" teardown >/dev/null 2>&1
+	rmmod kdist 2>/dev/null
+	rm -f "$OUT"
+}
+trap cleanup EXIT
+
+total=$((TURNS * ${#NAMES[@]}))
+turn=0
+for r in $(seq "$TURNS"); do
+	for i in "${!NAMES[@]}"; do
+		name=${NAMES[$i]}
+		turn=$((turn + 1))
+		echo "turn $turn/$total: ${name} (${PATHS[$i]})" >&2
+		insmod "${PATHS[$i]}" || die "insmod ${PATHS[$i]} failed"
+		"$BENCH" setup >/dev/null 2>&1 || die "kdist-bench setup failed"
+		"$BENCH" -q -n 500 -r 1 --cross-host pingpong >/dev/null ||
+			die "warm-up failed"
+		for m in $MODES; do
+			case $m in
+			free) o=() ;;
+			cpu0) o=(--cpu 0) ;;
+			spin) o=(--busy-poll 1000) ;;
+			esac
+			hosts=cross-host
+			[ "$SAME" = 1 ] && hosts="cross-host same-host"
+			for h in $hosts; do
+				"$BENCH" -q -n "$COUNT" -r 20 -w 100 --"$h" \
+					"${o[@]}" pingpong |
+					awk -v n="$name" -v m="$m" -v h="$h" \
+					'$1 ~ /^(dev|tcp|unix)$/ { print n, h, m, $1, $2 }' \
+					>> "$OUT" || die "kdist-bench failed"
+			done
+		done
+		"$BENCH" teardown >/dev/null 2>&1
+		rmmod kdist || die "rmmod failed"
+	done
+done
+
+echo "p50 ratio of dev to its baseline, per turn, and the median of the turns"
+python3 - "$OUT" "${NAMES[@]}" <<'EOF'
+import collections, statistics, sys
+
+p50 = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    name, host, mode, path, v = line.split()
+    p50[(name, host, mode, path)].append(float(v))
+names = sys.argv[2:]
+keys = sorted({(h, m) for _, h, m, _ in p50}, key=lambda k: (k[0], k[1]))
+for host, mode in keys:
+    base = 'tcp' if host == 'cross-host' else 'unix'
+    for name in names:
+        d, b = p50.get((name, host, mode, 'dev')), \
+            p50.get((name, host, mode, base))
+        if not d or not b:
+            continue
+        r = [x / y for x, y in zip(d, b)]
+        print(f"{host:10s} {mode:4s} {name:>10s}  dev p50 "
+              f"{' '.join(f'{x:.0f}' for x in d)}  {base} "
+              f"{' '.join(f'{x:.0f}' for x in b)}  ratios "
+              f"{' '.join(f'{x:.2f}' for x in r)}  median "
+              f"{statistics.median(r):.2f}x")
+EOF
