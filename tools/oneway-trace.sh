@@ -109,7 +109,7 @@ echo "kdist one-way trips, cross-host, traced; $(uname -r), $(nproc) CPUs"
 cat "$OUT/bench.txt"
 [ "$lost" = 0 ] || echo "warning: $lost trace events lost (buffer overrun)"
 python3 - "$OUT/trace.txt" <<'EOF'
-import re, statistics, sys
+import bisect, re, statistics, sys
 
 EV = re.compile(r'\s*(\S+)-(\d+)\s+\[(\d+)\]\s+\S+\s+([\d.]+): (\w+):? ?(.*)')
 events = []
@@ -148,6 +148,11 @@ WHERE = {'sendmsg': 'task', 'sendmsg_ret': 'task', 'write_ret': 'task',
          'idle': 'cpu', 'ipi': 'other', 'read_ret': 'other'}
 segs = {'dev': {}, 'tcp': {}}
 wakes = {'dev': [], 'tcp': []}
+# when each CPU went idle, in order: looked up by bisection per trip
+idle_at = {}
+for e in events:
+    if e[4] == 'idle':
+        idle_at.setdefault(e[1], []).append(e[0])
 for i, e in enumerate(events):
     if e[4] != 'write' or not e[2].startswith('kdist-b'):
         continue
@@ -170,17 +175,17 @@ for i, e in enumerate(events):
         got[name] = f[0]
         if name == 'ready':
             kind = f[5]
+        if name == 'ipi':
+            rcpu = f[1]
         if name == 'read_ret':
             break
     if kind and all(k in got for k in ORDER):
         # how long the receiver's CPU had been idle when the IPI came
-        rcpu = next((f[1] for f in events[i + 1:i + 80]
-                     if f[4] == 'ipi' and f[0] == got['ipi']), None)
-        halt = next((got['ipi'] - f[0] for f in reversed(events[:i + 80])
-                     if f[4] == 'idle' and f[1] == rcpu and
-                     f[0] <= got['ipi']), None)
-        if halt is not None:
-            wakes[kind].append((halt, got['ipi'] - got['ready']))
+        idles = idle_at.get(rcpu, [])
+        k = bisect.bisect_right(idles, got['ipi'])
+        if k:
+            wakes[kind].append((got['ipi'] - idles[k - 1],
+                                got['ipi'] - got['ready']))
         s = segs[kind]
         for a, b in zip(ORDER, ORDER[1:]):
             s.setdefault(f'{a} -> {b}', []).append(got[b] - got[a])

@@ -106,6 +106,22 @@ static inline int t_src_is(const struct t_rx *m, const char *s)
 	return m->rx->src_len == strlen(s) && !memcmp(m->src, s, strlen(s));
 }
 
+/*
+ * t_stale_pad counts the bytes after m's payload, up to @len bytes into the
+ * read buffer @buf, that are not zero: a record's padding must be.
+ */
+static inline size_t t_stale_pad(const void *buf, size_t len,
+				 const struct t_rx *m)
+{
+	const unsigned char *p = m->payload + m->rx->len;
+	const unsigned char *end = (const unsigned char *)buf + len;
+	size_t stale = 0;
+
+	for (; p < end; p++)
+		stale += *p != 0;
+	return stale;
+}
+
 /* t_read_one waits up to @ms for one read; returns its length or -errno. */
 static inline ssize_t t_read_one(int fd, void *buf, size_t len, int ms)
 {
