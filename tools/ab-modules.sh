@@ -103,26 +103,4 @@ for r in $(seq "$TURNS"); do
 done
 
 echo "p50 ratio of dev to its baseline, per turn, and the median of the turns"
-python3 - "$OUT" "${NAMES[@]}" <<'EOF'
-import collections, statistics, sys
-
-p50 = collections.defaultdict(list)
-for line in open(sys.argv[1]):
-    name, host, mode, path, v = line.split()
-    p50[(name, host, mode, path)].append(float(v))
-names = sys.argv[2:]
-keys = sorted({(h, m) for _, h, m, _ in p50}, key=lambda k: (k[0], k[1]))
-for host, mode in keys:
-    base = 'tcp' if host == 'cross-host' else 'unix'
-    for name in names:
-        d, b = p50.get((name, host, mode, 'dev')), \
-            p50.get((name, host, mode, base))
-        if not d or not b:
-            continue
-        r = [x / y for x, y in zip(d, b)]
-        print(f"{host:10s} {mode:4s} {name:>10s}  dev p50 "
-              f"{' '.join(f'{x:.0f}' for x in d)}  {base} "
-              f"{' '.join(f'{x:.0f}' for x in b)}  ratios "
-              f"{' '.join(f'{x:.2f}' for x in r)}  median "
-              f"{statistics.median(r):.2f}x")
-EOF
+python3 "$HERE/ab-table.py" "$OUT" "${NAMES[@]}"

@@ -3,30 +3,52 @@
 #
 # The command lines of the measuring scripts under tools/: --help works
 # and a wrong argument is refused with exit status 2 and a message, on the
-# host, before anything needs the VM. Prints TAP lines.
+# host, before anything needs the VM. And the analyses those scripts end
+# with (tools/ab-table.py, tools/oneway-cut.py), on made-up inputs whose
+# results are worked out by hand in the comments. Prints TAP lines.
 
 TOOLS=$(cd "$(dirname "$0")/../../tools" && pwd)
 n=0
 bad=0
 
-# expect STATUS PATTERN DESCRIPTION -- COMMAND...
-expect() {
-	want=$1 pat=$2 what=$3
-	shift 4
+# check GREP_OPTIONS STATUS PATTERN DESCRIPTION -- COMMAND...
+check() {
+	opt=$1 want=$2 pat=$3 what=$4
+	shift 5
 	n=$((n + 1))
 	out=$("$@" 2>&1)
 	rc=$?
-	if [ "$rc" -eq "$want" ] && printf '%s\n' "$out" | grep -q -- "$pat"; then
+	if [ "$rc" -eq "$want" ] && printf '%s\n' "$out" | grep -q "$opt" "$pat"; then
 		echo "ok $n - $what"
 	else
 		echo "not ok $n - $what (exit $rc, output: $(printf '%s' "$out" | head -n 2))"
 		bad=1
 	fi
 }
+# expect STATUS PATTERN DESCRIPTION -- COMMAND...: PATTERN is a regular
+# expression found in the output
+expect() { check -e "$@"; }
+# expect_line STATUS LINE DESCRIPTION -- COMMAND...: LINE is a whole line of
+# the output, to the character
+expect_line() { check -xFe "$@"; }
+
+# words COMMAND...: COMMAND's output and stderr with every run of blanks
+# made one space and none leading, and COMMAND's exit status
+words() {
+	w=$("$@" 2>&1)
+	wrc=$?
+	printf '%s\n' "$w" | sed 's/  */ /g; s/^ //'
+	return $wrc
+}
+
+TMP=$(mktemp -d) || exit 1
+trap 'rm -rf "$TMP"' EXIT
 
 AB=$TOOLS/ab-modules.sh
 OW=$TOOLS/oneway-trace.sh
 BS=$TOOLS/bench.sh
+ABT=$TOOLS/ab-table.py
+CUT=$TOOLS/oneway-cut.py
 
 expect 0 "Usage: bash tools/ab-modules.sh" "ab-modules --help" -- bash "$AB" --help
 expect 2 "at least two modules" "ab-modules with one module" -- bash "$AB" a=/x.ko
@@ -43,4 +65,163 @@ expect 2 "unknown option" "oneway-trace with an unknown option" -- bash "$OW" -x
 expect 2 "needs a number" "oneway-trace -n without a number" -- bash "$OW" -n
 expect 0 "Usage: bash tools/bench.sh" "bench.sh --help" -- bash "$BS" --help
 expect 2 "bench.sh:" "bench.sh with an unknown option" -- bash "$BS" --fast
+
+# ab-table.py: the lines ab-modules.sh collects, NAME HOST MODE PATH P50,
+# turn by turn. Two turns: old 30/20 = 1.50 and 36/40 = 0.90, median
+# 1.20; new 24/20 = 1.20 and 32/40 = 0.80, median 1.00; same host against
+# unix, old 10/20 = 0.50 and 14/20 = 0.70, median 0.60.
+cat > "$TMP/ab2" <<'END'
+old cross-host free dev 30
+old cross-host free tcp 20
+old same-host free dev 10
+old same-host free unix 20
+new cross-host free dev 24
+new cross-host free tcp 20
+old cross-host free dev 36
+old cross-host free tcp 40
+old same-host free dev 14
+old same-host free unix 20
+new cross-host free dev 32
+new cross-host free tcp 40
+END
+# Three turns: old 1.50 1.10 2.00, median 1.50 (the mean would be 1.53);
+# new 1.00 0.70 2.00, median 1.00.
+cat > "$TMP/ab3" <<'END'
+old cross-host cpu0 dev 30
+old cross-host cpu0 tcp 20
+new cross-host cpu0 dev 20
+new cross-host cpu0 tcp 20
+old cross-host cpu0 dev 33
+old cross-host cpu0 tcp 30
+new cross-host cpu0 dev 21
+new cross-host cpu0 tcp 30
+old cross-host cpu0 dev 50
+old cross-host cpu0 tcp 25
+new cross-host cpu0 dev 40
+new cross-host cpu0 tcp 20
+END
+# new's second tcp line is missing: its turns cannot be paired
+grep -v '^new cross-host free tcp 40$' "$TMP/ab2" > "$TMP/ab-missing"
+# a line cut short
+head -n 2 "$TMP/ab2" > "$TMP/ab-short"
+echo "old same-host free dev" >> "$TMP/ab-short"
+
+expect_line 0 "cross-host free old dev p50 30 36 tcp 20 40 ratios 1.50 0.90 median 1.20x" \
+	"ab-table: two turns, old" -- words python3 "$ABT" "$TMP/ab2" old new
+expect_line 0 "cross-host free new dev p50 24 32 tcp 20 40 ratios 1.20 0.80 median 1.00x" \
+	"ab-table: two turns, new" -- words python3 "$ABT" "$TMP/ab2" old new
+expect_line 0 "same-host free old dev p50 10 14 unix 20 20 ratios 0.50 0.70 median 0.60x" \
+	"ab-table: same host, against unix" -- words python3 "$ABT" "$TMP/ab2" old new
+expect_line 0 "cross-host cpu0 old dev p50 30 33 50 tcp 20 30 25 ratios 1.50 1.10 2.00 median 1.50x" \
+	"ab-table: three turns, old" -- words python3 "$ABT" "$TMP/ab3" old new
+expect_line 0 "cross-host cpu0 new dev p50 20 21 40 tcp 20 30 20 ratios 1.00 0.70 2.00 median 1.00x" \
+	"ab-table: three turns, new" -- words python3 "$ABT" "$TMP/ab3" old new
+expect 2 "new cross-host free: 2 dev p50s but 1 tcp" \
+	"ab-table refuses a missing baseline line" -- \
+	python3 "$ABT" "$TMP/ab-missing" old new
+expect_line 2 "cross-host free old dev p50 30 36 tcp 20 40 ratios 1.50 0.90 median 1.20x" \
+	"ab-table still prints the complete rows" -- \
+	words python3 "$ABT" "$TMP/ab-missing" old new
+expect 2 "ab-short:3: expected 'name host mode path p50'" \
+	"ab-table refuses a line cut short" -- \
+	python3 "$ABT" "$TMP/ab-short" old new
+
+# oneway-cut.py: a made-up trace in the tracer's text format. ev prints one
+# line: ev TASK-PID CPU MICROSECONDS EVENT.
+ev() {
+	printf '%16s [%03d] d.... %d.%06d: %s\n' "$1" "$2" \
+		$(($3 / 1000000)) $(($3 % 1000000)) "$4"
+}
+# trip PATH SECOND RIDLE SENDMSG READY READY_RET SENDMSG_RET WRITE_RET READ
+#      IDLE IPI READ_RET
+# One one-way trip, from kdist-bench-100 on CPU 0 to kdist-bench-200 on
+# CPU 1: its write() enters at SECOND, the other points follow at the
+# given microseconds after that; CPU 1 went idle at RIDLE (negative).
+trip() {
+	case $1 in
+	dev) rf=link_sk_data_ready rp=ow_ready rd=sys_read ;;
+	tcp) rf=sock_def_readable rp=ow_ready_tcp rd=sys_recvfrom ;;
+	esac
+	t=$(($2 * 1000000))
+	ev kdist-bench-200 1 $((t + $3)) "sched_switch: prev_comm=kdist-bench prev_pid=200 prev_prio=120 prev_state=S ==> next_comm=swapper/1 next_pid=0 next_prio=120"
+	ev kdist-bench-100 0 $t "sys_write(fd: 4, buf: 7ffc1000, count: 40)"
+	ev kdist-bench-100 0 $((t + $4)) "ow_send: (tcp_sendmsg+0x0/0x50)"
+	ev kdist-bench-100 0 $((t + $5)) "$rp: ($rf+0x0/0x90)"
+	ev kdist-bench-100 0 $((t + $6)) "${rp}_ret: (tcp_data_queue+0x5a0/0xc40 <- $rf)"
+	ev kdist-bench-100 0 $((t + $7)) "ow_send_ret: (sock_write_iter+0x9c/0x110 <- tcp_sendmsg)"
+	ev kdist-bench-100 0 $((t + $8)) "sys_write -> 0x28"
+	ev kdist-bench-100 0 $((t + $9)) "$rd(fd: 4, buf: 7ffc1000, count: 40)"
+	ev kdist-bench-100 0 $((t + ${10})) "sched_switch: prev_comm=kdist-bench prev_pid=100 prev_prio=120 prev_state=S ==> next_comm=swapper/0 next_pid=0 next_prio=120"
+	ev '<idle>-0' 1 $((t + ${11})) "ow_ipi: (__sysvec_call_function_single+0x0/0xa0)"
+	ev '<idle>-0' 1 $((t + ${11} + 1)) "sched_switch: prev_comm=swapper/1 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=kdist-bench next_pid=200 next_prio=120"
+	ev kdist-bench-200 1 $((t + ${12})) "$rd -> 0x28"
+}
+# The segments, µs:  write sendmsg ready ready_ret sendmsg_ret write_ret
+#                    read idle ipi read_ret, and the one-way trip
+#   dev at 1000 s:   10 5 3 2 1 4 6 20 30, 81 (another task's read()
+#                    returns on the sender's CPU before the receiver's)
+#   dev at 1001 s:   12 5 3 2 1 4 8 -6 31, 60 (the IPI comes before the
+#                    sender goes idle; a stray IPI comes before ready)
+#   dev at 1002 s:   14 7 3 2 1 4 6 10 30, 77 (a kworker runs between
+#                    read and idle)
+#   tcp at 1010 s:   8 4 2 2 1 3 5 15 20, 60
+#   tcp at 1011 s:   10 4 2 2 1 3 5 25 20, 72
+# With so few trips the middle 90% are all of them. CPU 1 had been idle
+# for 150 + 51, 50 + 29, 200 + 47, 310 + 40 and 400 + 52 µs when the
+# IPI came, 36, 12, 26, 28 and 38 µs after ready.
+{
+	echo "# tracer: nop"
+	trip dev 1000 -150 10 15 18 20 21 25 31 51 81
+	ev sshd-300 0 $((1000000000 + 70)) "sys_read -> 0x40"
+	trip dev 1001 -50 12 17 20 22 23 27 35 29 60
+	ev '<idle>-0' 1 $((1001000000 + 5)) "ow_ipi: (__sysvec_call_function_single+0x0/0xa0)"
+	trip dev 1002 -200 14 21 24 26 27 31 37 47 77
+	ev kdist-bench-100 0 $((1002000000 + 33)) "sched_switch: prev_comm=kdist-bench prev_pid=100 prev_prio=120 prev_state=S ==> next_comm=kworker/0:1 next_pid=57 next_prio=120"
+	trip tcp 1010 -310 8 12 14 16 17 20 25 40 60
+	trip tcp 1011 -400 10 14 16 18 19 22 27 52 72
+} > "$TMP/trace"
+while IFS= read -r line; do
+	expect_line 0 "$line" "oneway-cut: $line" -- words python3 "$CUT" "$TMP/trace"
+done <<'END'
+one-way trips cut: dev 3, tcp 2; µs, the median and the mean of the middle 90%
+write -> sendmsg 12.0 9.0 12.0 9.0 +3.0
+sendmsg -> ready 5.0 4.0 5.7 4.0 +1.7
+ready -> ready_ret 3.0 2.0 3.0 2.0 +1.0
+ready_ret -> sendmsg_ret 2.0 2.0 2.0 2.0 +0.0
+sendmsg_ret -> write_ret 1.0 1.0 1.0 1.0 +0.0
+write_ret -> read 4.0 3.0 4.0 3.0 +1.0
+read -> idle 6.0 5.0 6.7 5.0 +1.7
+idle -> ipi 10.0 20.0 8.0 20.0 -12.0
+ipi -> read_ret 30.0 20.0 30.3 20.0 +10.3
+one-way (write -> read_ret) 77.0 66.0 72.7 66.0 +6.7
+ipi - idle 10.0 20.0 8.0 20.0 -12.0
+0-100 µs 12.0 ( 1) -
+100-200 µs - -
+200-300 µs 31.0 ( 2) -
+300-400 µs - 28.0 ( 1)
+>= 400 µs - 38.0 ( 1)
+ipi - idle, dev: p10 -6.0 p50 10.0 p90 20.0 µs
+ipi - idle, tcp: p10 15.0 p50 25.0 p90 25.0 µs
+END
+
+# 20 dev trips like the first, but the sender runs 2 µs from read() to
+# idle in 12 of them, 10 µs in 7 and 100 µs in one: median 2, mean 9.7;
+# the middle 90% leave out one 2 and the 100: (11 * 2 + 7 * 10) / 18 =
+# 5.1.
+{
+	i=1
+	while [ $i -le 20 ]; do
+		g=2
+		[ $i -gt 12 ] && g=10
+		[ $i -eq 20 ] && g=100
+		trip dev $((2000 + i)) -150 10 15 18 20 21 25 $((25 + g)) \
+			$((45 + g)) $((75 + g))
+		i=$((i + 1))
+	done
+	trip tcp 1010 -310 8 12 14 16 17 20 25 40 60
+	trip tcp 1011 -400 10 14 16 18 19 22 27 52 72
+} > "$TMP/trace20"
+expect_line 0 "read -> idle 2.0 5.0 5.1 5.0 +0.1" \
+	"oneway-cut: the mean of the middle 90% leaves out the extremes" -- \
+	words python3 "$CUT" "$TMP/trace20"
 exit $bad
