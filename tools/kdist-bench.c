@@ -23,7 +23,8 @@
  * them to stay (tools/bench.sh does that once for several runs).
  *
  * The source is split: bench/hosts.c (namespaces, netlink), bench/wire.c
- * (the paths), bench/run.c (the two processes of a run), bench/mem.c.
+ * (the paths), bench/run.c (the two processes of a run), bench/mem.c, and
+ * bench-stats.c (percentiles and the rules that judge a run noisy).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,6 +40,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "bench-stats.h"
 
 #ifndef KDIST_BENCH_VERSION
 #define KDIST_BENCH_VERSION	"0.1.0"
@@ -215,26 +217,12 @@ static int cmp_u64(const void *a, const void *b)
 /* Nearest-rank percentile of sorted samples, in µs. */
 static double pct_us(const struct result *r, double q)
 {
-	uint64_t k;
-
-	if (!r->n)
-		return 0;
-	k = (uint64_t)ceil(q / 100.0 * r->n);
-	if (k < 1)
-		k = 1;
-	if (k > r->n)
-		k = r->n;
-	return r->samples[k - 1] / 1000.0;
+	return bench_pct(r->samples, r->n, q) / 1000.0;
 }
 
 static double mean_us(const struct result *r)
 {
-	double sum = 0;
-	uint64_t i;
-
-	for (i = 0; i < r->n; i++)
-		sum += r->samples[i];
-	return r->n ? sum / r->n / 1000.0 : 0;
+	return bench_mean(r->samples, r->n) / 1000.0;
 }
 
 static double msgs_per_s(const struct result *r)
@@ -254,99 +242,40 @@ struct report {
 	struct result res[PATH_COUNT];
 	int nres;
 	int base;		/* index in res of the baseline, or -1 */
+	/* The rounds of res, for bench-stats.c; set once the runs are over. */
+	struct bench_rounds rounds[PATH_COUNT];
 };
 
-/* A baseline whose rounds' p50 differ more than this is not trusted. */
-#define NOISY_SPREAD	2.0
-/*
- * With at least RATIO_ROUNDS rounds, what must hold is the ratio: a run
- * is not trusted when the middle half of its per-round p50 ratios (path
- * over baseline, round by round) spans more than NOISY_RATIO_SPREAD.
- * Drift that hits a path and its baseline alike leaves the ratio alone,
- * which is what the interleaving is for.
- */
-#define RATIO_ROUNDS	4
-#define NOISY_RATIO_SPREAD	1.5
+/* @r's index in @rp->res. */
+static int res_index(const struct report *rp, const struct result *r)
+{
+	return (int)(r - rp->res);
+}
 
 /* The lowest and highest p50 of @r's rounds, in ns; false if it has none. */
 static bool round_range(const struct result *r, uint64_t *min, uint64_t *max)
 {
-	unsigned int i;
-
-	if (!r->nrounds)
-		return false;
-	*min = *max = r->round_p50[0];
-	for (i = 1; i < r->nrounds; i++) {
-		if (r->round_p50[i] < *min)
-			*min = r->round_p50[i];
-		if (r->round_p50[i] > *max)
-			*max = r->round_p50[i];
-	}
-	return *min != 0;
+	return bench_round_range(r->round_p50, r->nrounds, min, max);
 }
 
 /* The spread of a path's rounds: highest p50 over lowest (1 if unknown). */
 static double spread(const struct result *r)
 {
-	uint64_t min, max;
-
-	return round_range(r, &min, &max) ? (double)max / min : 1;
+	return bench_spread(r->round_p50, r->nrounds);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/*
- * The 25th and 75th percentiles of @r's per-round p50 over the
- * baseline's of the same round; false when there are too few rounds or
- * no baseline to compare with.
- */
+/* The middle half of @r's per-round ratios: see bench_round_ratios(). */
 static bool round_ratios(const struct report *rp, const struct result *r,
 			 double *lo, double *hi)
 {
-	const struct result *b = rp->base >= 0 ? &rp->res[rp->base] : NULL;
-	double v[1000];
-	unsigned int i, n;
-
-	if (!b || b == r || !b->ok || !r->ok || r->nrounds != b->nrounds ||
-	    r->nrounds < RATIO_ROUNDS || r->nrounds > 1000)
-		return false;
-	for (i = n = 0; i < r->nrounds; i++)
-		if (b->round_p50[i])
-			v[n++] = (double)r->round_p50[i] / b->round_p50[i];
-	if (n < RATIO_ROUNDS)
-		return false;
-	qsort(v, n, sizeof(*v), cmp_double);
-	*lo = v[n / 4];
-	*hi = v[(3 * n) / 4];
-	return true;
+	return bench_round_ratios(rp->rounds, rp->base, res_index(rp, r), lo,
+				  hi);
 }
 
-/*
- * Is result @i not to be trusted? By its ratios' rounds when it has
- * enough, else when its p50 moved more than NOISY_SPREAD times from one
- * interleaved round to another: the machine's load drifted during the
- * run. A baseline with enough rounds is judged through its paths.
- */
+/* Is result @i not to be trusted? See bench_noisy(). */
 static bool result_noisy(const struct report *rp, int i)
 {
-	const struct result *r = &rp->res[i];
-	double lo, hi;
-	int k;
-
-	if (!r->ok)
-		return false;
-	if (round_ratios(rp, r, &lo, &hi))
-		return hi / lo > NOISY_RATIO_SPREAD;
-	if (i == rp->base)
-		for (k = 0; k < rp->nres; k++)
-			if (k != i && round_ratios(rp, &rp->res[k], &lo, &hi))
-				return false;
-	return spread(r) > NOISY_SPREAD;
+	return bench_noisy(rp->rounds, rp->nres, rp->base, i);
 }
 
 static bool noisy(const struct report *rp)
@@ -1159,7 +1088,7 @@ static void merge(struct result *r, struct result *part)
 	if (part->n) {
 		/* This round's p50, to see how much the load drifted. */
 		qsort(part->samples, part->n, sizeof(*s), cmp_u64);
-		p50 = part->samples[(part->n - 1) / 2];
+		p50 = bench_pct(part->samples, part->n, 50);
 		s = realloc(r->round_p50, (r->nrounds + 1) * sizeof(*s));
 		if (!s) {
 			warnx_("out of memory");
@@ -1244,6 +1173,9 @@ static int bench(struct opts *o)
 			warnx_("%s: %s", path_name(r->path), r->error);
 			failed++;
 		}
+		rp.rounds[i] = (struct bench_rounds) {
+			.p50 = r->round_p50, .n = r->nrounds, .ok = r->ok,
+		};
 	}
 	if (made && !o->keep)
 		hosts_down(NS_PREFIX, 2);
