@@ -22,7 +22,7 @@
 # rounds) in every mode, then removes the hosts and the module. At the end
 # it prints, per mode and module, the p50 ratio of every turn and their
 # median.
-set -u
+set -u -o pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 BENCH=$HERE/kdist-bench
@@ -72,7 +72,7 @@ trap cleanup EXIT
 
 total=$((TURNS * ${#NAMES[@]}))
 turn=0
-for r in $(seq "$TURNS"); do
+for _ in $(seq "$TURNS"); do
 	for i in "${!NAMES[@]}"; do
 		name=${NAMES[$i]}
 		turn=$((turn + 1))

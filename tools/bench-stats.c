@@ -14,7 +14,12 @@ uint64_t bench_pct(const uint64_t *sorted, uint64_t n, double q)
 
 	if (!n)
 		return 0;
-	k = (uint64_t)ceil(q / 100.0 * n);
+	/*
+	 * The nearest rank. A rank that is a whole number in exact
+	 * arithmetic may land a hair above it in floating point (99.9% of
+	 * 1,000 is 999.0000000000001): that must not take the next sample.
+	 */
+	k = (uint64_t)ceil(q / 100.0 * n - 1e-9);
 	if (k < 1)
 		k = 1;
 	if (k > n)
@@ -84,8 +89,10 @@ bool bench_round_ratios(const struct bench_rounds *paths, int base, int i,
 			v[n++] = (double)r->p50[k] / b->p50[k];
 	if (n >= RATIO_ROUNDS) {
 		qsort(v, n, sizeof(*v), cmp_double);
-		*lo = v[n / 4];
-		*hi = v[(3 * n) / 4];
+		/* A quarter cut off below, as many above. */
+		k = n / 4;
+		*lo = v[k];
+		*hi = v[n - 1 - k];
 	}
 	free(v);
 	return n >= RATIO_ROUNDS;
@@ -101,7 +108,7 @@ bool bench_noisy(const struct bench_rounds *paths, int npaths, int base,
 	if (!r->ok)
 		return false;
 	if (bench_round_ratios(paths, base, i, &lo, &hi))
-		return hi / lo > NOISY_RATIO_SPREAD;
+		return lo <= 0 || hi / lo > NOISY_RATIO_SPREAD;
 	/* A drifting baseline shows in the ratios of the paths against it. */
 	if (i == base)
 		for (k = 0; k < npaths; k++)

@@ -53,8 +53,9 @@ bool bench_round_range(const uint64_t *p50, unsigned int n, uint64_t *min,
 double bench_spread(const uint64_t *p50, unsigned int n);
 
 /*
- * The 25th and 75th percentiles of path @i's per-round p50 over the
- * baseline's of the same round, for the @base'th of @paths (-1: none).
+ * The ends of the middle half of path @i's per-round p50 over the
+ * baseline's of the same round, for the @base'th of @paths (-1: none):
+ * of n ratios sorted, the n / 4 lowest and as many highest are cut off.
  * Rounds where the baseline's p50 is 0 are left out. False when @i is the
  * baseline or there is none, when either failed, when their round counts
  * differ, when fewer than RATIO_ROUNDS rounds are left, or when there is
@@ -69,7 +70,8 @@ bool bench_round_ratios(const struct bench_rounds *paths, int base, int i,
  * NOISY_SPREAD times from one interleaved round to another: the machine's
  * load drifted during the run. A baseline that another path has ratios
  * against is judged through those paths' ratios, not on its own. A path
- * that failed is never noisy.
+ * that failed is never noisy; a middle half that reaches a ratio of 0 (a
+ * p50 of 0, no measurement) always is.
  */
 bool bench_noisy(const struct bench_rounds *paths, int npaths, int base,
 		 int i);

@@ -101,6 +101,9 @@ static void pct_known_arrays(void)
 		big[i] = i + 1;
 	T_EQU(bench_pct(big, 1000, 50), 500);	/* rank 500 */
 	T_EQU(bench_pct(big, 1001, 50), 501);	/* rank ceil(500.5) */
+	/* 99.9% of 1000 is 999 exactly, though not in floating point */
+	T_EQU(bench_pct(big, 1000, 99.9), 999);
+	T_EQU(bench_pct(big, 1000, 99.95), 1000);	/* rank ceil(999.5) */
 	T_EQU(bench_pct(big, 1000, 90), 900);
 	T_EQU(bench_pct(big, 1000, 99), 990);
 	T_EQU(bench_pct(big, 1001, 99), 991);	/* rank ceil(990.99) */
@@ -175,12 +178,12 @@ static void ratios_exactly_enough(void)
 	double lo, hi;
 
 	/*
-	 * Ratios 2, 4, 1, 3, sorted 1 2 3 4: lo is v[4 / 4] = 2 and hi is
-	 * v[3 * 4 / 4] = 4, the highest of four.
+	 * Ratios 2, 4, 1, 3, sorted 1 2 3 4: k = 4 / 4 = 1 cut off on each
+	 * side, so lo is v[1] = 2 and hi is v[2] = 3.
 	 */
 	T_CHECK(ratios(p, 4, b, 4, &lo, &hi));
 	T_EQD(lo, 2);
-	T_EQD(hi, 4);
+	T_EQD(hi, 3);
 }
 
 static void ratios_odd_and_many_rounds(void)
@@ -194,11 +197,11 @@ static void ratios_odd_and_many_rounds(void)
 	double lo, hi;
 	unsigned int i;
 
-	/* 1 2 3 4 5: v[1] and v[3] */
+	/* 1 2 3 4 5: k = 1, v[1] and v[3] */
 	T_CHECK(ratios(p, 5, b, 5, &lo, &hi));
 	T_EQD(lo, 2);
 	T_EQD(hi, 4);
-	/* 1 .. 7: v[1] and v[5] */
+	/* 1 .. 7: k = 1, v[1] and v[5], one cut off on each side */
 	T_CHECK(ratios(p7, 7, b7, 7, &lo, &hi));
 	T_EQD(lo, 2);
 	T_EQD(hi, 6);
@@ -213,8 +216,9 @@ static void ratios_odd_and_many_rounds(void)
 			bm[i] = 2;
 		}
 		T_CHECK(ratios(pm, many, bm, many, &lo, &hi));
-		T_EQD(lo, 501);		/* v[500] */
-		T_EQD(hi, 1501);	/* v[1500] */
+		/* k = 500: v[500] and v[1499], the middle 1000 */
+		T_EQD(lo, 501);
+		T_EQD(hi, 1500);
 	}
 	free(pm);
 	free(bm);
@@ -230,10 +234,10 @@ static void ratios_skip_zero_baseline(void)
 	const uint64_t bz[] = { 100, 100, 100, 100 };
 	double lo, hi;
 
-	/* the second round left out: 1 2 3 4 remain, v[1] and v[3] */
+	/* the second round left out: 1 2 3 4 remain, v[1] and v[2] */
 	T_CHECK(ratios(p, 5, b, 5, &lo, &hi));
 	T_EQD(lo, 2);
-	T_EQD(hi, 4);
+	T_EQD(hi, 3);
 	/* four rounds, one left out: three are too few */
 	T_CHECK(!ratios(p4, 4, b4, 4, &lo, &hi));
 	T_EQD(lo, -1);
@@ -305,21 +309,20 @@ static void noisy_spread_threshold(void)
 
 static void noisy_ratio_threshold(void)
 {
-	const uint64_t b[] = { 100, 100, 100, 100 };
-	const uint64_t at[] = { 100, 200, 250, 300 };
-	const uint64_t above[] = { 100, 200, 250, 301 };
-	const uint64_t low[] = { 10, 200, 250, 300 };
+	const uint64_t b[] = { 100, 100, 100, 100, 100 };
+	const uint64_t at[] = { 100, 200, 250, 300, 400 };
+	const uint64_t above[] = { 100, 200, 250, 301, 400 };
+	const uint64_t low[] = { 10, 200, 250, 300, 400 };
+	const uint64_t high[] = { 100, 200, 250, 300, 4000 };
 
 	T_EQD(NOISY_RATIO_SPREAD, 1.5);
-	/* ratios 1 2 2.5 3: lo 2, hi 3, 3 / 2 = 1.5, not more */
-	T_CHECK(!noisy_vs(at, b, 4));
+	/* ratios 1 2 2.5 3 4: lo 2, hi 3, 3 / 2 = 1.5, not more */
+	T_CHECK(!noisy_vs(at, b, 5));
 	/* hi 3.01: 1.505 */
-	T_CHECK(noisy_vs(above, b, 4));
-	/*
-	 * Of four rounds, v[1] to v[3] count: the lowest ratio does not
-	 * (0.1 2 2.5 3: still 1.5), the highest does (above).
-	 */
-	T_CHECK(!noisy_vs(low, b, 4));
+	T_CHECK(noisy_vs(above, b, 5));
+	/* of five rounds, the lowest and the highest are cut off alike */
+	T_CHECK(!noisy_vs(low, b, 5));
+	T_CHECK(!noisy_vs(high, b, 5));
 }
 
 static void noisy_ratio_over_spread(void)
@@ -336,7 +339,10 @@ static void noisy_ratio_over_spread(void)
 	T_CHECK(bench_noisy(&one, 1, -1, 0));
 	/* against its baseline, its ratios are all 2: trusted */
 	T_CHECK(!noisy_vs(p, b, 4));
-	/* ratios 1.5 and 2/3: 1.5 / (2/3) = 2.25 > 1.5, spread only 1.5 */
+	/*
+	 * ratios 2/3 2/3 1.5 1.5: 1.5 / (2/3) = 2.25 > 1.5, where each path's
+	 * own spread is only 1.5
+	 */
 	T_CHECK(noisy_vs(p2, b2, 4));
 	one = rounds(p2, 4);
 	T_CHECK(!bench_noisy(&one, 1, -1, 0));
@@ -347,8 +353,12 @@ static void noisy_zero_ratio(void)
 	const uint64_t b[] = { 100, 100, 100, 100 };
 	const uint64_t p[] = { 0, 0, 100, 100 };
 
-	/* ratios 0 0 1 1: lo 0, hi 1, an endless spread */
+	const uint64_t z[] = { 0, 0, 0, 0 };
+
+	/* ratios 0 0 1 1: lo v[1] = 0, hi v[2] = 1, an endless spread */
 	T_CHECK(noisy_vs(p, b, 4));
+	/* all 0: no spread, but a p50 of 0 is no measurement */
+	T_CHECK(noisy_vs(z, b, 4));
 }
 
 static void noisy_baseline_through_paths(void)
@@ -356,7 +366,8 @@ static void noisy_baseline_through_paths(void)
 	/* the baseline's p50 moved 5x; the path moved with it */
 	const uint64_t b[] = { 100, 500, 100, 500 };
 	const uint64_t p[] = { 110, 550, 110, 550 };
-	const uint64_t wild[] = { 100, 900, 100, 100 };
+	/* ratios 1 1.8 1 1.8: lo 1, hi 1.8 */
+	const uint64_t wild[] = { 100, 900, 100, 900 };
 	const uint64_t p5[] = { 100, 100, 100, 100, 100 };
 	struct bench_rounds paths[3] = {
 		rounds(p, 4), rounds(b, 4), rounds(p5, 5),
