@@ -1206,10 +1206,11 @@ static void rx_frag(struct kdist_link *link, const struct sk_buff *skb,
 
 /*
  * The first fragment of a message: find its node and allocate the
- * message, here only when small. Returns 0 (rx_msg set, or NULL when the
- * message is dropped), RX_SLOW_ALLOC or -errno.
+ * message, here only when small; @soon says the whole message is at hand.
+ * Returns 0 (rx_msg set, or NULL when the message is dropped),
+ * RX_SLOW_ALLOC or -errno.
  */
-static int rx_start(struct kdist_link *link)
+static int rx_start(struct kdist_link *link, bool soon)
 {
 	const struct kd_frame_data *d = &link->rx_d;
 	char src[KDIST_ADDR_MAX];
@@ -1237,6 +1238,9 @@ static int rx_start(struct kdist_link *link)
 	link->rx_dst = dst;
 	if (d->total > LINK_RX_ATOMIC_MAX)
 		return RX_SLOW_ALLOC;
+	/* Its reader's wake-up may overlap the rest of the work. */
+	if (soon)
+		kdist_node_prewake(dst);
 	peer_addr(link, d->src.name, src, &len);
 	link->rx_msg = kdist_msg_get(dst, KDIST_RX_MSG, src, len,
 				     d->src.creation, d->total,
@@ -1245,14 +1249,15 @@ static int rx_start(struct kdist_link *link)
 }
 
 /*
- * More of a DATA sub-header is in rx_small (@got bytes of the payload).
- * Once it parses, the message starts or continues. Returns 0, an rx_slow
- * value or -errno.
+ * More of a DATA sub-header is in rx_small (@got bytes of the payload, and
+ * @ahead more bytes of the socket are at hand). Once it parses, the
+ * message starts or continues. Returns 0, an rx_slow value or -errno.
  */
-static int rx_data_hdr(struct kdist_link *link, u32 got)
+static int rx_data_hdr(struct kdist_link *link, u32 got, u32 ahead)
 {
 	const struct kd_frame_hdr *h = &link->rx_hdr;
 	struct kd_frame_data *d = &link->rx_d;
+	bool soon;
 	int n, ret;
 
 	n = kd_frame_decode_data(link->rx_small, got, h->len, d);
@@ -1262,7 +1267,13 @@ static int rx_data_hdr(struct kdist_link *link, u32 got)
 		return got < sizeof(link->rx_small) ? 0 : -EPROTO;
 	link->rx_dhlen = n;
 	if (d->offset == 0) {
-		ret = rx_start(link);
+		/*
+		 * A whole message in this frame, and the rest of the frame
+		 * at hand: unless it is dropped, it is queued before this
+		 * callback returns.
+		 */
+		soon = d->total == h->len - n && h->len - got <= ahead;
+		ret = rx_start(link, soon);
 		if (ret)
 			return ret;
 	}
@@ -1308,7 +1319,7 @@ static int rx_bytes(struct kdist_link *link, const struct sk_buff *skb,
 		if (skb_copy_bits(skb, off, link->rx_small + got, n))
 			return -EPROTO;
 		if (h->type == KD_FRAME_T_DATA) {
-			ret = rx_data_hdr(link, got + n);
+			ret = rx_data_hdr(link, got + n, len - n);
 			if (ret) {
 				link->rx_off += n;
 				goto out;

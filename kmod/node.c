@@ -341,6 +341,21 @@ int kdist_node_enqueue(struct kdist_node *node, struct kdist_msg *msg,
 	return 0;
 }
 
+/*
+ * A message for @node is on its way: its destination is resolved and its
+ * bytes are at hand, so it will be queued within microseconds, unless the
+ * queue is full or the node closes first. Wakes a sleeping reader now, so
+ * that its wake-up (an IPI, and an idle CPU's exit) overlaps the copy
+ * instead of following it. The reader that finds nothing yet waits again,
+ * and the enqueue wakes it once more: the wake-up removed it from the queue
+ * and it is back on it. Any context.
+ */
+void kdist_node_prewake(struct kdist_node *node)
+{
+	if (wq_has_sleeper(&node->wq))
+		wake_up_interruptible_poll(&node->wq, EPOLLIN | EPOLLRDNORM);
+}
+
 /* Queues an event for @node; events are never refused for room. */
 int kdist_node_event(struct kdist_node *node, const char *src, u8 src_len,
 		     const struct kdist_event *ev)

@@ -151,6 +151,9 @@ void kdist_node_close(struct kdist_node *node);
 struct kdist_node *kdist_node_lookup(struct kdist_host *host,
 				     const char *name);
 void kdist_node_put(struct kdist_node *node);
+/* A message up to this size is copied fast enough to wake its reader first. */
+#define KDIST_PREWAKE_MAX	4096
+void kdist_node_prewake(struct kdist_node *node);
 int kdist_node_enqueue(struct kdist_node *node, struct kdist_msg *msg,
 		       bool force);
 int kdist_node_event(struct kdist_node *node, const char *src, u8 src_len,

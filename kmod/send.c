@@ -150,7 +150,12 @@ static bool is_local(struct kdist_host *host, const struct kd_addr *a)
 	return !a->host[0] || kdist_host_named(host, a->host);
 }
 
-/* Pass 2: resolves every destination, or fails the whole write. */
+/*
+ * Pass 2: resolves every destination, or fails the whole write. A short
+ * message's local reader is woken here (kdist_node_prewake()), so that its
+ * wake-up overlaps the rest of the write; should the write fail after all,
+ * the reader finds nothing and waits again.
+ */
 static int route(struct tx_batch *b)
 {
 	struct kdist_host *host = b->src->host;
@@ -164,6 +169,11 @@ static int route(struct tx_batch *b)
 			/* Unknown by name is an error; a known creation is not. */
 			if (!it->local && !it->hdr.dst_creation)
 				return -ENOENT;
+			if (it->local && it->hdr.type == KDIST_TX_MSG &&
+			    it->hdr.len <= KDIST_PREWAKE_MAX &&
+			    (!it->hdr.dst_creation ||
+			     it->hdr.dst_creation == it->local->creation))
+				kdist_node_prewake(it->local);
 		} else {
 			it->link = kdist_link_lookup(host, it->dst.host);
 			if (!it->link)
