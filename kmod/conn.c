@@ -363,12 +363,6 @@ static void set_timeouts(struct socket *sock)
 	tcp_sock_set_nodelay(sock->sk);
 }
 
-static int addr_len(const struct sockaddr_storage *a)
-{
-	return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-					  sizeof(struct sockaddr_in);
-}
-
 /* link->dial_work: connect to the peer and shake hands. */
 void kdist_conn_dial(struct work_struct *work)
 {
@@ -384,7 +378,7 @@ void kdist_conn_dial(struct work_struct *work)
 		goto fail;
 	set_timeouts(hs.sock);
 	err = kernel_connect(hs.sock, (struct sockaddr *)&link->addr,
-			     addr_len(&link->addr), 0);
+			     kdist_addr_len(&link->addr), 0);
 	/* Meanwhile the peer may have called us: then we are done. */
 	if (!err && kdist_link_up(link))
 		err = -EALREADY;

@@ -72,7 +72,7 @@ static struct kdist_node *file_node(struct file *file)
 	return smp_load_acquire(&kf->node);
 }
 
-static ssize_t kdist_read_iter(struct kiocb *iocb, struct iov_iter *to)
+static KDIST_HOT_PATH ssize_t kdist_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct kdist_node *node = file_node(iocb->ki_filp);
 
@@ -82,7 +82,7 @@ static ssize_t kdist_read_iter(struct kiocb *iocb, struct iov_iter *to)
 				     iocb->ki_filp->f_flags & O_NONBLOCK);
 }
 
-static ssize_t kdist_write_iter(struct kiocb *iocb, struct iov_iter *from)
+static KDIST_HOT_PATH ssize_t kdist_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct kdist_node *node = file_node(iocb->ki_filp);
 

@@ -15,6 +15,13 @@
 #include <linux/workqueue.h>
 #include <linux/socket.h>
 #include <linux/types.h>
+
+/*
+ * An entry point of the per-message path: every call it makes within the
+ * module is inlined (kdist_all.c says why). Its cold paths are noinline,
+ * which also keeps its stack frame small.
+ */
+#define KDIST_HOT_PATH	__attribute__((flatten))
 #include <net/net_namespace.h>
 #include <net/netlink.h>
 

@@ -674,7 +674,7 @@ static void tell_undeliverable(struct kdist_link *link,
 				   node->name, addr);
 }
 
-static void report_dropped(struct kdist_link *link, struct kdist_frame *f,
+static noinline void report_dropped(struct kdist_link *link, struct kdist_frame *f,
 			   u32 reason)
 {
 	u32 plen = f->len - KD_FRAME_HDR_LEN;
@@ -727,7 +727,7 @@ static void drop_frames(struct kdist_link *link, struct list_head *q,
  * messages are dropped, counted and reported to their senders, in the
  * order they were sent.
  */
-static void drop_queue(struct kdist_link *link, u32 reason)
+static void link_drop_queue(struct kdist_link *link, u32 reason)
 {
 	LIST_HEAD(q);
 
@@ -803,7 +803,7 @@ static void apply(struct kdist_link *link, int act)
 		notify(link, KDIST_EVENT_LINK_DOWN, reason);
 	}
 	if (act & KD_FSM_A_DROP_QUEUE)
-		drop_queue(link, down_reason(reason));
+		link_drop_queue(link, down_reason(reason));
 	if (act & KD_FSM_A_RESET_SEQ)
 		reset_seq(link);
 	if (act & KD_FSM_A_NOTIFY_UNREACHABLE) {
@@ -1339,7 +1339,7 @@ out:
 }
 
 /* tcp_read_sock() actor: parses until the data or the parser stops. */
-static int rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
+static KDIST_HOT_PATH int rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
 		    unsigned int off, size_t len)
 {
 	struct kdist_link *link = desc->arg.data;
@@ -1406,7 +1406,7 @@ static int apply_acks(struct kdist_link *link, u64 *stamp)
  * which drops rx_lock first), so either may read the socket. The event
  * loop takes what may sleep, and anything while it holds rx_lock.
  */
-static void link_sk_data_ready(struct sock *sk)
+static KDIST_HOT_PATH void link_sk_data_ready(struct sock *sk)
 {
 	struct kdist_link *link;
 	bool kick = true;
@@ -2028,7 +2028,7 @@ void kdist_link_install(struct kdist_link *link, struct socket *sock,
 		if (restarted && had_session)
 			link_evt(link, KD_FSM_EVT_PEER_RESTARTED);
 		/* Nothing queued outside a session belongs to the new one. */
-		drop_queue(link, down_reason(link->fsm.reason));
+		link_drop_queue(link, down_reason(link->fsm.reason));
 		/* The link-up event names the new incarnation. */
 		link->peer_inc = peer_inc;
 		link_evt(link, KD_FSM_EVT_HS_OK_NEW);
@@ -2196,7 +2196,7 @@ static int build_data(struct kdist_link *link, struct kdist_node *src,
 	return 0;
 }
 
-static int build_ping(struct kdist_node *src, const char *dst_node,
+static noinline int build_ping(struct kdist_node *src, const char *dst_node,
 		      u64 dst_creation, u64 cookie, struct list_head *out,
 		      u64 *bytes)
 {
@@ -2486,7 +2486,7 @@ int kdist_link_add(struct kdist_host *host, const char *peer,
  * hear at once instead of after a session timeout. A frame half-written
  * cannot be followed by one: then the peer learns from the socket.
  */
-static void send_close(struct kdist_link *link, u16 reason)
+static void link_send_close(struct kdist_link *link, u16 reason)
 {
 	struct kd_frame_hdr h = {
 		.version = KD_PROTO_VERSION_MAX,
@@ -2515,7 +2515,7 @@ static void link_stop(struct kdist_link *link, bool admin)
 {
 	mutex_lock(&link->lock);
 	link->dead = true;
-	send_close(link, admin ? KD_CLOSE_ADMIN : KD_CLOSE_SHUTDOWN);
+	link_send_close(link, admin ? KD_CLOSE_ADMIN : KD_CLOSE_SHUTDOWN);
 	if (admin)
 		link_evt(link, KD_FSM_EVT_ADMIN_DEL);
 	sock_close(link);
@@ -2526,7 +2526,7 @@ static void link_stop(struct kdist_link *link, bool admin)
 	cancel_work_sync(&link->work);
 	mutex_lock(&link->lock);
 	rnodes_down(link, KDIST_DOWN_ADMIN);
-	drop_queue(link, KDIST_DOWN_ADMIN);
+	link_drop_queue(link, KDIST_DOWN_ADMIN);
 	rx_msg_drop(link);
 	mutex_unlock(&link->lock);
 	kdist_link_put(link);

@@ -103,7 +103,7 @@ static int parse_one(struct iov_iter *from, struct tx_item *it)
 	return skip_padding(from, &it->hdr);
 }
 
-static int grow(struct tx_batch *b)
+static noinline int grow(struct tx_batch *b)
 {
 	unsigned int cap = min_t(unsigned int, b->cap * TX_GROW,
 				 KDIST_TX_BATCH_MAX);
@@ -216,7 +216,7 @@ static void unroute(struct tx_batch *b)
 }
 
 /* Tells the sender its message could not be delivered, and counts it. */
-static void undeliverable(struct tx_batch *b, const struct tx_item *it,
+static noinline void undeliverable(struct tx_batch *b, const struct tx_item *it,
 			  u32 reason)
 {
 	struct kdist_event ev = {
@@ -238,7 +238,7 @@ static void undeliverable(struct tx_batch *b, const struct tx_item *it,
 	kdist_node_event(b->src, dst, len, &ev);
 }
 
-static int pong(struct tx_batch *b, const struct tx_item *it)
+static noinline int pong(struct tx_batch *b, const struct tx_item *it)
 {
 	struct kdist_msg *msg;
 	char dst[KDIST_ADDR_MAX];

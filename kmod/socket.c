@@ -16,12 +16,6 @@
 /* Pending connections the listening socket queues before accept. */
 #define KDIST_LISTEN_BACKLOG	64
 
-static int addr_len(const struct sockaddr_storage *addr)
-{
-	return addr->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-					     sizeof(struct sockaddr_in);
-}
-
 /*
  * Creates a TCP socket in @net listening on @addr.
  * Should be called in process context, with the host's conf_lock held.
@@ -39,7 +33,7 @@ int kdist_socket_listen(struct net *net, const struct sockaddr_storage *addr,
 	if (err)
 		return err;
 	sock_set_reuseaddr(sock->sk);
-	err = kernel_bind(sock, (struct sockaddr *)addr, addr_len(addr));
+	err = kernel_bind(sock, (struct sockaddr *)addr, kdist_addr_len(addr));
 	if (err)
 		goto err_release;
 	err = kernel_listen(sock, KDIST_LISTEN_BACKLOG);
