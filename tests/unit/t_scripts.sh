@@ -4,7 +4,8 @@
 # The command lines of the measuring scripts under tools/: --help works
 # and a wrong argument is refused with exit status 2 and a message, on the
 # host, before anything needs the VM. And the analyses those scripts end
-# with (tools/ab-table.py, tools/oneway-cut.py), on made-up inputs whose
+# with (tools/ab-table.py, tools/oneway-cut.py, tools/vm-profile.py), on
+# made-up inputs whose
 # results are worked out by hand in the comments. Prints TAP lines.
 
 TOOLS=$(cd "$(dirname "$0")/../../tools" && pwd)
@@ -49,6 +50,8 @@ OW=$TOOLS/oneway-trace.sh
 BS=$TOOLS/bench.sh
 ABT=$TOOLS/ab-table.py
 CUT=$TOOLS/oneway-cut.py
+VP=$TOOLS/vm-profile.sh
+VPY=$TOOLS/vm-profile.py
 
 expect 0 "Usage: bash tools/ab-modules.sh" "ab-modules --help" -- bash "$AB" --help
 expect 2 "at least two modules" "ab-modules with one module" -- bash "$AB" a=/x.ko
@@ -224,4 +227,53 @@ END
 expect_line 0 "read -> idle 2.0 5.0 5.1 5.0 +0.1" \
 	"oneway-cut: the mean of the middle 90% leaves out the extremes" -- \
 	words python3 "$CUT" "$TMP/trace20"
+# vm-profile.sh: its command line, checked before it boots anything.
+expect 0 "Usage: bash tools/vm-profile.sh" "vm-profile --help" -- bash "$VP" --help
+expect 2 "needs a positive number" "vm-profile -n 0" -- bash "$VP" -n 0
+expect 2 "needs a number" "vm-profile -s without a number" -- bash "$VP" -s
+expect 2 "no module at /nonexistent.ko" "vm-profile with a missing module" -- \
+	bash "$VP" --module /nonexistent.ko
+expect 2 "unknown option --fast" "vm-profile with an unknown option" -- \
+	bash "$VP" --fast
+
+# vm-profile.py: perf reports of made-up phases. At -p 100 (µs a sample),
+# a phase of 10 s at 50 round trips a second has 500 round trips, so a
+# sample is 0.2 µs a round trip.
+#   dev: JIT 1000 + 500 samples (two threads' maps, one part) = 300 µs;
+#        qht_lookup_custom 400 = 80; the host kernel 100 = 20; libc 50 = 10
+#   tcp: at 100 round trips a second, 0.1 µs a sample: JIT 2000 = 200;
+#        qht_lookup_custom 300 = 30; the host kernel 200 = 20; libc 100 = 10
+vp_report() {
+	printf '# Samples: 2K of event cpu-clock\n#\n'
+	printf '    %s%%  %s  %s  [%s] %s\n' "$@"
+}
+vp_report 40.0 1000 "[JIT] tid 11" . 0x7f0000001000 \
+	20.0 500 "[JIT] tid 12" . 0x7f0000002000 \
+	19.0 400 qemu-system-x86_64 . qht_lookup_custom \
+	4.0 100 "[kernel.kallsyms]" k finish_task_switch \
+	2.0 50 libc.so.6 . __memmove_avx_unaligned > "$TMP/vp-dev"
+vp_report 77.0 2000 "[JIT] tid 11" . 0x7f0000001000 \
+	11.0 300 qemu-system-x86_64 . qht_lookup_custom \
+	8.0 200 "[kernel.kallsyms]" k finish_task_switch \
+	4.0 100 libc.so.6 . __memmove_avx_unaligned > "$TMP/vp-tcp"
+vp() { words python3 "$VPY" -p 100 dev 50 10 "$TMP/vp-dev" tcp 100 10 "$TMP/vp-tcp"; }
+expect_line 0 "guest code ([JIT]) 300.0 200.0 +100.0" \
+	"vm-profile.py: the JIT part, both threads' maps in one" -- vp
+expect_line 0 "QEMU 80.0 30.0 +50.0" "vm-profile.py: the QEMU part" -- vp
+expect_line 0 "all 410.0 260.0 +150.0" "vm-profile.py: all parts" -- vp
+expect_line 0 "+50.0 dev 80.0 tcp 30.0 qemu-system-x86_64 qht_lookup_custom" \
+	"vm-profile.py: the function that differs most comes first" -- vp
+# two dev phases are averaged: the second one, at twice the rate, has half
+# the time a round trip (150 µs of JIT), so the mean is 225
+expect_line 0 "guest code ([JIT]) 225.0 200.0 +25.0" \
+	"vm-profile.py: phases of one path are averaged" -- \
+	words python3 "$VPY" -p 100 dev 50 10 "$TMP/vp-dev" \
+	dev 100 10 "$TMP/vp-dev" tcp 100 10 "$TMP/vp-tcp"
+expect 2 "needs at least one dev phase and one tcp phase" \
+	"vm-profile.py without a tcp phase" -- \
+	python3 "$VPY" dev 50 10 "$TMP/vp-dev"
+expect 2 "no samples" "vm-profile.py on a report without samples" -- \
+	python3 "$VPY" dev 50 10 /dev/null tcp 100 10 "$TMP/vp-tcp"
+expect 2 "rate and seconds must be positive" "vm-profile.py with a rate of 0" -- \
+	python3 "$VPY" dev 0 10 "$TMP/vp-dev" tcp 100 10 "$TMP/vp-tcp"
 exit $bad
