@@ -674,8 +674,8 @@ static void tell_undeliverable(struct kdist_link *link,
 				   node->name, addr);
 }
 
-static noinline void report_dropped(struct kdist_link *link, struct kdist_frame *f,
-			   u32 reason)
+static noinline void report_dropped(struct kdist_link *link,
+				    struct kdist_frame *f, u32 reason)
 {
 	u32 plen = f->len - KD_FRAME_HDR_LEN;
 	const u8 *p = f->buf + KD_FRAME_HDR_LEN;
@@ -1339,8 +1339,9 @@ out:
 }
 
 /* tcp_read_sock() actor: parses until the data or the parser stops. */
-static KDIST_HOT_PATH int rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
-		    unsigned int off, size_t len)
+static KDIST_HOT_PATH int rx_actor(read_descriptor_t *desc,
+				   struct sk_buff *skb, unsigned int off,
+				   size_t len)
 {
 	struct kdist_link *link = desc->arg.data;
 	size_t used = 0;
@@ -2197,8 +2198,8 @@ static int build_data(struct kdist_link *link, struct kdist_node *src,
 }
 
 static noinline int build_ping(struct kdist_node *src, const char *dst_node,
-		      u64 dst_creation, u64 cookie, struct list_head *out,
-		      u64 *bytes)
+			       u64 dst_creation, u64 cookie,
+			       struct list_head *out, u64 *bytes)
 {
 	struct kd_frame_ping pg = { .id = cookie, .status = KD_PING_ST_NONE };
 	struct kdist_frame *f;

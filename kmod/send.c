@@ -216,8 +216,8 @@ static void unroute(struct tx_batch *b)
 }
 
 /* Tells the sender its message could not be delivered, and counts it. */
-static noinline void undeliverable(struct tx_batch *b, const struct tx_item *it,
-			  u32 reason)
+static noinline void undeliverable(struct tx_batch *b,
+				   const struct tx_item *it, u32 reason)
 {
 	struct kdist_event ev = {
 		.event = KDIST_EV_UNDELIVERABLE,
