@@ -305,6 +305,20 @@ void kdist_node_close(struct kdist_node *node)
 }
 
 /*
+ * Wakes @node's reader if it sleeps. The barrier in wq_has_sleeper() pairs
+ * with the reader's, which queues itself before it looks at the queue.
+ * Not the synchronous variant: that asks the scheduler to run the reader
+ * on this CPU after the writer, which then still has its write() to finish
+ * (or, from softirq, whatever it interrupted). Measured in one VM boot,
+ * same-host round trips: p50 194 µs against 244 µs with it.
+ */
+static void wake_reader(struct kdist_node *node)
+{
+	if (wq_has_sleeper(&node->wq))
+		wake_up_interruptible_poll(&node->wq, EPOLLIN | EPOLLRDNORM);
+}
+
+/*
  * Queues @msg on @node, taking ownership of it on success. Returns -EPIPE if
  * the node is closed, or -EAGAIN if its queue is full and @force is false
  * (a queue always takes one message, however large).
@@ -329,15 +343,7 @@ int kdist_node_enqueue(struct kdist_node *node, struct kdist_msg *msg,
 	node->rx_count++;
 	spin_unlock_bh(&node->lock);
 	atomic64_inc(&node->rx_msgs);
-	/*
-	 * Not the synchronous variant: that asks the scheduler to run the
-	 * reader on this CPU after the writer, which then still has its
-	 * write() to finish (or, from softirq, whatever it interrupted).
-	 * Measured in one VM boot, same-host round trips: p50 194 µs against
-	 * 244 µs with it.
-	 */
-	if (wq_has_sleeper(&node->wq))
-		wake_up_interruptible_poll(&node->wq, EPOLLIN | EPOLLRDNORM);
+	wake_reader(node);
 	return 0;
 }
 
@@ -352,8 +358,7 @@ int kdist_node_enqueue(struct kdist_node *node, struct kdist_msg *msg,
  */
 void kdist_node_prewake(struct kdist_node *node)
 {
-	if (wq_has_sleeper(&node->wq))
-		wake_up_interruptible_poll(&node->wq, EPOLLIN | EPOLLRDNORM);
+	wake_reader(node);
 }
 
 /* Queues an event for @node; events are never refused for room. */
