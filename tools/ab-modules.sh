@@ -21,7 +21,7 @@
 # `kdist-bench pingpong` (dev against its baseline, in 20 interleaved
 # rounds) in every mode, then removes the hosts and the module. At the end
 # it prints, per mode and module, the p50 ratio of every turn and their
-# median.
+# median, and the same for the p99.
 set -u -o pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -93,7 +93,7 @@ for _ in $(seq "$TURNS"); do
 				"$BENCH" -q -n "$COUNT" -r 20 -w 100 --"$h" \
 					"${o[@]}" pingpong |
 					awk -v n="$name" -v m="$m" -v h="$h" \
-					'$1 ~ /^(dev|tcp|unix)$/ { print n, h, m, $1, $2 }' \
+					'$1 ~ /^(dev|tcp|unix)$/ { print n, h, m, $1, $2, $4 }' \
 					>> "$OUT" || die "kdist-bench failed"
 			done
 		done
@@ -102,5 +102,5 @@ for _ in $(seq "$TURNS"); do
 	done
 done
 
-echo "p50 ratio of dev to its baseline, per turn, and the median of the turns"
+echo "p50 and p99 ratios of dev to its baseline, per turn, and the median of the turns"
 python3 "$HERE/ab-table.py" "$OUT" "${NAMES[@]}"

@@ -103,6 +103,12 @@ old cross-host cpu0 tcp 25
 new cross-host cpu0 dev 40
 new cross-host cpu0 tcp 20
 END
+# With p99s: old p99 ratios 90/60 = 1.50 and 80/100 = 0.80, median 1.15.
+awk '{ print $0, ($4 == "dev" ? ($5 == 30 ? 90 : 80) : ($5 == 20 ? 60 : 100)) }' \
+	"$TMP/ab2" | grep '^old cross-host' > "$TMP/ab99"
+# a p99 on one line only
+head -n 1 "$TMP/ab99" > "$TMP/ab99-part"
+grep '^old cross-host' "$TMP/ab2" | tail -n +2 >> "$TMP/ab99-part"
 # new's second tcp line is missing: its turns cannot be paired
 grep -v '^new cross-host free tcp 40$' "$TMP/ab2" > "$TMP/ab-missing"
 # a line cut short
@@ -119,13 +125,23 @@ expect_line 0 "cross-host cpu0 old dev p50 30 33 50 tcp 20 30 25 ratios 1.50 1.1
 	"ab-table: three turns, old" -- words python3 "$ABT" "$TMP/ab3" old new
 expect_line 0 "cross-host cpu0 new dev p50 20 21 40 tcp 20 30 20 ratios 1.00 0.70 2.00 median 1.00x" \
 	"ab-table: three turns, new" -- words python3 "$ABT" "$TMP/ab3" old new
+expect_line 0 "dev p99 90 80 tcp 60 100 ratios 1.50 0.80 median 1.15x" \
+	"ab-table: the p99 row" -- words python3 "$ABT" "$TMP/ab99" old
+expect_line 0 "cross-host free old dev p50 30 36 tcp 20 40 ratios 1.50 0.90 median 1.20x" \
+	"ab-table: the p50 row beside the p99" -- words python3 "$ABT" "$TMP/ab99" old
+expect_line 0 "no p99 row" "ab-table: no p99 row without p99s" -- \
+	sh -c 'python3 "$1" "$2" old new | grep -q p99 || echo "no p99 row"' \
+	sh "$ABT" "$TMP/ab2"
+expect 2 "old cross-host free: a p99 on some lines only" \
+	"ab-table refuses p99s on some lines only" -- \
+	python3 "$ABT" "$TMP/ab99-part" old
 expect 2 "new cross-host free: 2 dev p50s but 1 tcp" \
 	"ab-table refuses a missing baseline line" -- \
 	python3 "$ABT" "$TMP/ab-missing" old new
 expect_line 2 "cross-host free old dev p50 30 36 tcp 20 40 ratios 1.50 0.90 median 1.20x" \
 	"ab-table still prints the complete rows" -- \
 	words python3 "$ABT" "$TMP/ab-missing" old new
-expect 2 "ab-short:3: expected 'name host mode path p50'" \
+expect 2 "ab-short:3: expected 'name host mode path p50 \\[p99\\]'" \
 	"ab-table refuses a line cut short" -- \
 	python3 "$ABT" "$TMP/ab-short" old new
 
