@@ -37,6 +37,16 @@ with open(sys.argv[1]) as f:
         except ValueError:
             die(f"{sys.argv[1]}:{no}: expected 'name host mode path p50 "
                 f"[p99]', got {line.strip()!r}")
+def row(lead, what, d, base, b):
+    """One row: the turns' values of dev and of the baseline, their ratios
+    and the median ratio."""
+    r = [x / y for x, y in zip(d, b)]
+    print(f"{lead}  dev {what} "
+          f"{' '.join(f'{x:.0f}' for x in d)}  {base} "
+          f"{' '.join(f'{x:.0f}' for x in b)}  ratios "
+          f"{' '.join(f'{x:.2f}' for x in r)}  median "
+          f"{statistics.median(r):.2f}x")
+
 names = sys.argv[2:]
 keys = sorted({(h, m) for _, h, m, _ in p50}, key=lambda k: (k[0], k[1]))
 bad = 0
@@ -52,24 +62,15 @@ for host, mode in keys:
                   f"but {len(b)} {base}", file=sys.stderr)
             bad = 1
             continue
-        r = [x / y for x, y in zip(d, b)]
-        print(f"{host:10s} {mode:4s} {name:>10s}  dev p50 "
-              f"{' '.join(f'{x:.0f}' for x in d)}  {base} "
-              f"{' '.join(f'{x:.0f}' for x in b)}  ratios "
-              f"{' '.join(f'{x:.2f}' for x in r)}  median "
-              f"{statistics.median(r):.2f}x")
+        row(f"{host:10s} {mode:4s} {name:>10s}", "p50", d, base, b)
+        n = len(d)
         d, b = p99.get((name, host, mode, 'dev'), []), \
             p99.get((name, host, mode, base), [])
-        if len(d) != len(r) or len(b) != len(r):
+        if len(d) != n or len(b) != n:
             if d or b:
                 print(f"ab-table.py: {name} {host} {mode}: a p99 on some "
                       f"lines only", file=sys.stderr)
                 bad = 1
             continue
-        r = [x / y for x, y in zip(d, b)]
-        print(f"{'':10s} {'':4s} {'':>10s}  dev p99 "
-              f"{' '.join(f'{x:.0f}' for x in d)}  {base} "
-              f"{' '.join(f'{x:.0f}' for x in b)}  ratios "
-              f"{' '.join(f'{x:.2f}' for x in r)}  median "
-              f"{statistics.median(r):.2f}x")
+        row(f"{'':10s} {'':4s} {'':>10s}", "p99", d, base, b)
 sys.exit(2 if bad else 0)
