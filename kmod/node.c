@@ -358,7 +358,14 @@ int kdist_node_enqueue(struct kdist_node *node, struct kdist_msg *msg,
  */
 void kdist_node_prewake(struct kdist_node *node)
 {
-	wake_reader(node);
+	/*
+	 * No barrier, unlike wake_reader(): a sleeper missed here costs only
+	 * the early start, since the enqueue orders its store against the
+	 * reader's and wakes it for real. The message path keeps one full
+	 * barrier, not two.
+	 */
+	if (waitqueue_active(&node->wq))
+		wake_up_interruptible_poll(&node->wq, EPOLLIN | EPOLLRDNORM);
 }
 
 /* Queues an event for @node; events are never refused for room. */
