@@ -182,7 +182,8 @@ trip() {
 #   dev at 1001 s:   12 5 3 2 1 4 8 -6 31, 60 (the IPI comes before the
 #                    sender goes idle; a stray IPI comes before ready)
 #   dev at 1002 s:   14 7 3 2 1 4 6 10 30, 77 (a kworker runs between
-#                    read and idle)
+#                    read and idle; another task's read() returns on the
+#                    receiver's CPU before the IPI, and is not the trip's)
 #   tcp at 1010 s:   8 4 2 2 1 3 5 15 20, 60
 #   tcp at 1011 s:   10 4 2 2 1 3 5 25 20, 72
 # With so few trips the middle 90% are all of them. CPU 1 had been idle
@@ -196,6 +197,7 @@ trip() {
 	ev '<idle>-0' 1 $((1001000000 + 5)) "ow_ipi: (__sysvec_call_function_single+0x0/0xa0)"
 	trip dev 1002 -200 14 21 24 26 27 31 37 47 77
 	ev kdist-bench-100 0 $((1002000000 + 33)) "sched_switch: prev_comm=kdist-bench prev_pid=100 prev_prio=120 prev_state=S ==> next_comm=kworker/0:1 next_pid=57 next_prio=120"
+	ev sshd-301 1 $((1002000000 + 40)) "sys_read -> 0x40"
 	trip tcp 1010 -310 8 12 14 16 17 20 25 40 60
 	trip tcp 1011 -400 10 14 16 18 19 22 27 52 72
 } > "$TMP/trace"
