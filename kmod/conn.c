@@ -70,10 +70,15 @@ struct hs {
 	u8 version;		/* the protocol version both HELLOs allow */
 };
 
+/*
+ * Handshake frames, CLOSE included, always carry version 1 in their
+ * header, whatever the versions spoken: a peer of any version can read
+ * them. The version HELLO negotiates is that of the session's frames.
+ */
 static int send_frame(struct socket *sock, u8 type, const u8 *p, u32 plen)
 {
 	struct kd_frame_hdr h = {
-		.version = KD_PROTO_VERSION_MAX,
+		.version = KD_PROTO_VERSION_FIRST,
 		.type = type,
 		.len = plen,
 	};
@@ -118,7 +123,7 @@ static int recv_frame(struct socket *sock, u8 want, u8 *p)
 	if (err)
 		return err;
 	if (kd_frame_decode_hdr(hdr, sizeof(hdr), &h) <= 0 ||
-	    h.len > HS_PAYLOAD_MAX)
+	    h.version != KD_PROTO_VERSION_FIRST || h.len > HS_PAYLOAD_MAX)
 		return -EPROTO;
 	err = recv_all(sock, p, h.len);
 	if (err)

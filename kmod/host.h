@@ -78,6 +78,8 @@ struct kdist_host {
 	struct list_head links;
 	/* Links holding a message for a node whose queue is full. */
 	atomic_t stalled_links;
+	/* Links that hold back some node of this host (link->flows). */
+	atomic_t flow_links;
 
 	/* Accepting connections (conn.c). */
 	struct work_struct accept_work;

@@ -170,6 +170,7 @@ static struct kdist_frame *frame_alloc(struct kdist_link *link, u8 type,
 				       u32 plen, gfp_t gfp)
 {
 	struct kd_frame_hdr h = {
+		/* A placeholder: link_tx() writes the session's version. */
 		.version = KD_PROTO_VERSION_MAX,
 		.type = type,
 		.len = plen,
@@ -272,7 +273,7 @@ static void queue_frame(struct kdist_link *link, struct kdist_frame *f)
 }
 
 static struct kdist_frame *node_evt_frame(u8 type, const char *name,
-					  u64 creation, u16 reason)
+					  u64 creation, u16 reason, gfp_t gfp)
 {
 	struct kd_frame_node_evt e = { .reason = reason };
 	struct kdist_frame *f;
@@ -280,7 +281,7 @@ static struct kdist_frame *node_evt_frame(u8 type, const char *name,
 
 	e.node.creation = creation;
 	e.node.name_len = strscpy(e.node.name, name, sizeof(e.node.name));
-	f = frame_alloc(NULL, type, KD_FRAME_NODE_MAX, GFP_KERNEL);
+	f = frame_alloc(NULL, type, KD_FRAME_NODE_MAX, gfp);
 	if (!f)
 		return NULL;
 	len = kd_frame_encode_node_evt(f->buf + KD_FRAME_HDR_LEN,
@@ -311,8 +312,9 @@ static struct kdist_rnode *rnode_find(struct kdist_link *link,
 
 /*
  * Is node @name (of creation @creation, 0 for any) up on the peer, as far
- * as its NODE_UP and NODE_DOWN frames told us? 0 if so, -ENOENT if no node
- * of that name is up, -ESTALE if the creation is not the current one.
+ * as its NODE_UP and NODE_DOWN frames told us? 0 if so, KDIST_RNODE_HELD
+ * if so but the peer holds it back (NODE_XOFF), -ENOENT if no node of
+ * that name is up, -ESTALE if the creation is not the current one.
  */
 int kdist_link_known_node(struct kdist_link *link, const char *name,
 			  u64 creation)
@@ -326,8 +328,217 @@ int kdist_link_known_node(struct kdist_link *link, const char *name,
 		ret = -ENOENT;
 	else if (creation && creation != rn->creation)
 		ret = -ESTALE;
+	else if (rn->held)
+		ret = KDIST_RNODE_HELD;
 	spin_unlock(&link->qlock);
 	return ret;
+}
+
+/*
+ * Does the peer hold node @name (of creation @creation, 0 for any) back,
+ * told NODE_XOFF and not yet NODE_XON? A writer to it waits (send.c).
+ */
+bool kdist_link_node_held(struct kdist_link *link, const char *name,
+			  u64 creation)
+{
+	struct kdist_rnode *rn;
+	bool held;
+
+	spin_lock(&link->qlock);
+	rn = rnode_find(link, name);
+	held = rn && rn->held && (!creation || creation == rn->creation);
+	spin_unlock(&link->qlock);
+	return held;
+}
+
+/*
+ * ---- Per-node flow control (protocol version 2) ----
+ *
+ * A node whose queue is full must not hold back the other nodes of its
+ * host that receive over the same link. When a message from the peer
+ * finds the queue full, the link queues it anyway, up to
+ * KDIST_NODE_RXQ_HARD, and tells the peer NODE_XOFF for that node: the
+ * peer's writers to it then wait (-EAGAIN, or sleep), while the rest of
+ * the link flows. What the peer had queued before it heard still comes,
+ * at most its link's KDIST_LINK_TXQ_MAX, which is the room the hard bound
+ * leaves. Once the node's reader has brought the queue down to
+ * KDIST_NODE_RXQ_LOW, the event loop tells the peer NODE_XON. Both frames
+ * are sequenced, so a reconnect within the session loses neither; a new
+ * session starts with no node held on either side. A peer of version 1,
+ * or an entry that cannot be allocated, falls back to stopping the link
+ * until the node has room (rx_stalled).
+ *
+ * The entries live on link->flows under flow_lock: the receive path adds
+ * them, the event loop sends their frames and removes them.
+ */
+
+/* Counts the link in host->flow_links while it holds some node back. */
+static void flow_count(struct kdist_link *link)
+{
+	lockdep_assert_held(&link->flow_lock);
+	if (link->flow_counted == !list_empty(&link->flows))
+		return;
+	link->flow_counted = !link->flow_counted;
+	if (link->flow_counted)
+		atomic_inc(&link->host->flow_links);
+	else
+		atomic_dec(&link->host->flow_links);
+}
+
+/*
+ * @node's queue is full with a message from the peer: hold the node back
+ * toward the peer. False when the peer cannot be told (version 1) or no
+ * memory: the link then stalls instead. Receive path, any context.
+ */
+static bool flow_hold(struct kdist_link *link, struct kdist_node *node)
+{
+	struct kdist_flow *fl;
+
+	if (link->rx_version < 2)
+		return false;
+	spin_lock_bh(&link->flow_lock);
+	list_for_each_entry(fl, &link->flows, list) {
+		if (fl->node == node) {
+			spin_unlock_bh(&link->flow_lock);
+			return true;
+		}
+	}
+	fl = kzalloc(sizeof(*fl), GFP_ATOMIC | __GFP_NOWARN);
+	if (!fl) {
+		spin_unlock_bh(&link->flow_lock);
+		return false;
+	}
+	kref_get(&node->ref);
+	fl->node = node;
+	list_add_tail(&fl->list, &link->flows);
+	link->flow_due = true;
+	flow_count(link);
+	spin_unlock_bh(&link->flow_lock);
+	link->stats[KDIST_LS_FLOW_HOLDS]++;
+	kdist_link_kick(link);
+	return true;
+}
+
+/* Queues NODE_XOFF or NODE_XON for @node; -ENOMEM leaves it for later. */
+static int flow_tell(struct kdist_link *link, u8 type, struct kdist_node *node)
+{
+	struct kdist_frame *f;
+
+	f = node_evt_frame(type, node->name, node->creation,
+			   KD_NODE_REASON_NONE, GFP_ATOMIC | __GFP_NOWARN);
+	if (!f)
+		return -ENOMEM;
+	queue_frame(link, f);
+	return 0;
+}
+
+/*
+ * The event loop's part: tells the peer of nodes newly held, and lets go
+ * of those whose queue came down to KDIST_NODE_RXQ_LOW (or closed: the
+ * peer hears NODE_DOWN before the NODE_XON). A frame that cannot be
+ * allocated is tried again on the next run; the link's timer makes one at
+ * least every period.
+ */
+static void flow_run(struct kdist_link *link)
+{
+	struct kdist_flow *fl, *tmp;
+	LIST_HEAD(gone);
+
+	lockdep_assert_held(&link->lock);
+	spin_lock_bh(&link->flow_lock);
+	if (!link->flow_due) {
+		spin_unlock_bh(&link->flow_lock);
+		return;
+	}
+	link->flow_due = false;
+	list_for_each_entry_safe(fl, tmp, &link->flows, list) {
+		if (!fl->told) {
+			if (flow_tell(link, KD_FRAME_T_NODE_XOFF, fl->node)) {
+				link->flow_due = true;
+				continue;
+			}
+			fl->told = true;
+		}
+		if (!kdist_node_below(fl->node, KDIST_NODE_RXQ_LOW))
+			continue;
+		if (flow_tell(link, KD_FRAME_T_NODE_XON, fl->node)) {
+			link->flow_due = true;
+			continue;
+		}
+		list_move(&fl->list, &gone);
+	}
+	flow_count(link);
+	spin_unlock_bh(&link->flow_lock);
+	list_for_each_entry_safe(fl, tmp, &gone, list) {
+		kdist_node_put(fl->node);
+		kfree(fl);
+	}
+}
+
+/* A session ends: no node is held toward the peer any more. */
+static void flows_drop(struct kdist_link *link)
+{
+	struct kdist_flow *fl, *tmp;
+	LIST_HEAD(gone);
+
+	spin_lock_bh(&link->flow_lock);
+	list_splice_init(&link->flows, &gone);
+	link->flow_due = false;
+	flow_count(link);
+	spin_unlock_bh(&link->flow_lock);
+	list_for_each_entry_safe(fl, tmp, &gone, list) {
+		kdist_node_put(fl->node);
+		kfree(fl);
+	}
+}
+
+/*
+ * Some node of @host made room: links that hold a node back look whether
+ * to let it go. The caller has seen host->flow_links non-zero. Any
+ * context.
+ */
+void kdist_link_flow_kick(struct kdist_host *host)
+{
+	struct kdist_link *link;
+	bool kick;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(link, &host->links, entry) {
+		spin_lock_bh(&link->flow_lock);
+		kick = !list_empty(&link->flows);
+		if (kick)
+			link->flow_due = true;
+		spin_unlock_bh(&link->flow_lock);
+		if (kick)
+			kdist_link_kick(link);
+	}
+	rcu_read_unlock();
+}
+
+/*
+ * NODE_XOFF or NODE_XON from the peer: its node @name is held back, or
+ * let go, and writers waiting for it are woken.
+ */
+static int rx_flow(struct kdist_link *link, u8 type, const u8 *p, u32 plen)
+{
+	struct kd_frame_node_evt e;
+	struct kdist_rnode *rn;
+	bool freed = false;
+
+	if (kd_frame_decode_node_evt(p, plen, plen, type, &e) <= 0)
+		return -EPROTO;
+	spin_lock(&link->qlock);
+	rn = rnode_find(link, e.node.name);
+	if (rn && rn->creation == e.node.creation) {
+		freed = rn->held && type == KD_FRAME_T_NODE_XON;
+		rn->held = type == KD_FRAME_T_NODE_XOFF;
+	}
+	spin_unlock(&link->qlock);
+	if (type == KD_FRAME_T_NODE_XOFF)
+		link->stats[KDIST_LS_FLOW_HELD]++;
+	if (freed)
+		kdist_host_space_freed(link->host);
+	return 0;
 }
 
 static void peer_addr(struct kdist_link *link, const char *name, char *buf,
@@ -462,6 +673,7 @@ static void rx_set_live(struct kdist_link *link)
 	lockdep_assert_held(&link->lock);
 	spin_lock_bh(&link->rx_lock);
 	link->rx_live = link->sock && link->fsm.state == KD_FSM_ESTABLISHED;
+	link->rx_version = link->version;
 	spin_unlock_bh(&link->rx_lock);
 }
 
@@ -754,6 +966,7 @@ static void reset_seq(struct kdist_link *link)
 	link->rx_slow = RX_SLOW_NONE;
 	spin_unlock_bh(&link->rx_lock);
 	rx_msg_drop(link);
+	flows_drop(link);
 	link->session_gen++;
 }
 
@@ -769,7 +982,8 @@ static void announce_local_nodes(struct kdist_link *link)
 	n = kdist_node_snapshot(link->host, &refs);
 	for (i = 0; i < n; i++) {
 		f = node_evt_frame(KD_FRAME_T_NODE_UP, refs[i].name,
-				   refs[i].creation, KD_NODE_REASON_NONE);
+				   refs[i].creation, KD_NODE_REASON_NONE,
+				   GFP_KERNEL);
 		if (!f) {
 			pr_err_ratelimited("no memory to announce nodes to %s\n",
 					   link->peer);
@@ -905,7 +1119,7 @@ static int sock_send(struct kdist_link *link, const u8 *buf, u32 len,
 static void ctl_prepare(struct kdist_link *link, u8 type)
 {
 	struct kd_frame_hdr h = {
-		.version = KD_PROTO_VERSION_MAX,
+		.version = link->version,
 		.type = type,
 	};
 
@@ -1026,8 +1240,10 @@ static int link_tx(struct kdist_link *link, u64 stamp)
 		n = 0;
 		for (f = link->next_send; f && n < LINK_TX_IOV && bytes < budget;
 		     f = frame_after(link, f)) {
-			if (!off)
+			if (!off) {
+				f->buf[0] = KD_FRAME_MAGIC | link->version;
 				kd_put_be64(f->buf + 16, ack);
+			}
 			iov[n].iov_base = f->buf + off;
 			iov[n].iov_len = f->len - off;
 			bytes += f->len - off;
@@ -1083,11 +1299,19 @@ static u32 rx_msg_total(const struct kdist_msg *msg)
 	return ((const struct kdist_rx *)msg->data)->len;
 }
 
-/* Hands a finished message to its node; -EAGAIN leaves it stalled. */
+/*
+ * Hands a finished message to its node; -EAGAIN leaves it stalled. A full
+ * node takes it within KDIST_NODE_RXQ_HARD while the peer is told to hold
+ * that node back (flow_hold()).
+ */
 static int deliver(struct kdist_link *link)
 {
-	int err = kdist_node_enqueue(link->rx_dst, link->rx_msg, false);
+	struct kdist_node *dst = link->rx_dst;
+	int err = kdist_node_enqueue(dst, link->rx_msg, false);
 
+	if (err == -EAGAIN && flow_hold(link, dst))
+		err = kdist_node_enqueue_within(dst, link->rx_msg,
+						KDIST_NODE_RXQ_HARD);
 	if (err == -EAGAIN) {
 		if (!link->rx_stalled)
 			atomic_inc(&link->host->stalled_links);
@@ -1149,13 +1373,17 @@ static int rx_header(struct kdist_link *link)
 {
 	struct kd_frame_hdr *h = &link->rx_hdr;
 
-	if (kd_frame_decode_hdr(link->rx_hdr_buf, KD_FRAME_HDR_LEN, h) <= 0)
+	/* Every frame of a session is of the version it negotiated. */
+	if (kd_frame_decode_hdr(link->rx_hdr_buf, KD_FRAME_HDR_LEN, h) <= 0 ||
+	    h->version != link->rx_version)
 		return -EPROTO;
 	switch (h->type) {
 	case KD_FRAME_T_DATA:
 		break;
 	case KD_FRAME_T_NODE_UP:
 	case KD_FRAME_T_NODE_DOWN:
+	case KD_FRAME_T_NODE_XOFF:
+	case KD_FRAME_T_NODE_XON:
 	case KD_FRAME_T_PING:
 	case KD_FRAME_T_PONG:
 	case KD_FRAME_T_TICK:
@@ -1477,6 +1705,9 @@ static int rx_node(struct kdist_link *link, u8 type, const u8 *p, u32 plen)
 	if (old) {
 		announce_rnode(link, old->name, old->creation,
 			       KDIST_EV_NODEDOWN, KDIST_DOWN_CLOSED);
+		/* Its writers wait no more: their messages go undelivered. */
+		if (old->held)
+			kdist_host_space_freed(link->host);
 		kfree(old);
 	}
 	return 0;
@@ -1634,6 +1865,9 @@ static int rx_short(struct kdist_link *link)
 		return rx_close(p, h->len);
 	case KD_FRAME_T_UNDELIV:
 		return rx_undeliv(link, p, h->len);
+	case KD_FRAME_T_NODE_XOFF:
+	case KD_FRAME_T_NODE_XON:
+		return rx_flow(link, h->type, p, h->len);
 	default:
 		return -EPROTO;
 	}
@@ -1767,6 +2001,7 @@ static void link_run(struct kdist_link *link, bool rx)
 		return;
 	if (rx)
 		err = link_rx(link);
+	flow_run(link);
 	if (!err)
 		err = apply_acks(link, &stamp);
 	if (!err && link->sock)
@@ -2297,7 +2532,7 @@ void kdist_link_node_event(struct kdist_host *host, struct kdist_node *node,
 		f = node_evt_frame(up ? KD_FRAME_T_NODE_UP :
 				   KD_FRAME_T_NODE_DOWN, node->name,
 				   node->creation, up ? KD_NODE_REASON_NONE :
-				   KD_NODE_REASON_CLOSED);
+				   KD_NODE_REASON_CLOSED, GFP_KERNEL);
 		if (f)
 			queue_frame(links[i], f);
 		else
@@ -2436,6 +2671,8 @@ static struct kdist_link *link_alloc(struct kdist_host *host,
 	spin_lock_init(&link->rx_lock);
 	INIT_LIST_HEAD(&link->pending);
 	INIT_LIST_HEAD(&link->rnodes);
+	spin_lock_init(&link->flow_lock);
+	INIT_LIST_HEAD(&link->flows);
 	hash_init(link->rnode_hash);
 	mutex_init(&link->lock);
 	kd_fsm_init(&link->fsm);
@@ -2490,7 +2727,7 @@ int kdist_link_add(struct kdist_host *host, const char *peer,
 static void link_send_close(struct kdist_link *link, u16 reason)
 {
 	struct kd_frame_hdr h = {
-		.version = KD_PROTO_VERSION_MAX,
+		.version = link->version,
 		.type = KD_FRAME_T_CLOSE,
 		.len = KD_FRAME_CLOSE_LEN,
 	};
@@ -2578,6 +2815,9 @@ void kdist_link_host_exit(struct kdist_host *host)
 
 int __init kdist_link_init(void)
 {
+	/* The hard bound leaves room for what a held peer had queued. */
+	BUILD_BUG_ON(KDIST_NODE_RXQ_HARD !=
+		     KDIST_NODE_RXQ_MAX + KDIST_LINK_TXQ_MAX);
 	kdist_wq = alloc_workqueue("kdist", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	return kdist_wq ? 0 : -ENOMEM;
 }

@@ -50,8 +50,28 @@ struct kdist_rnode {
 	struct list_head list;		/* link->rnodes */
 	struct hlist_node hnode;	/* link->rnode_hash, by name */
 	u64 creation;
+	/* The peer said NODE_XOFF, not yet NODE_XON: writers wait. */
+	bool held;
 	char name[KDIST_NODE_NAME_MAX];
 };
+
+/*
+ * A node of this host whose queue filled with messages from the peer
+ * (per-node flow control, protocol version 2): the peer is told
+ * NODE_XOFF, and NODE_XON once the node's reader has made room. On
+ * link->flows, under flow_lock.
+ */
+struct kdist_flow {
+	struct list_head list;
+	struct kdist_node *node;	/* a reference */
+	bool told;			/* NODE_XOFF is queued */
+};
+
+/*
+ * kdist_link_known_node() of a node the peer holds (NODE_XOFF): known,
+ * but a writer must wait for NODE_XON (kdist_link_node_held()).
+ */
+#define KDIST_RNODE_HELD	1
 
 struct kdist_link {
 	struct list_head entry;		/* host->links: links_lock, RCU */
@@ -75,6 +95,15 @@ struct kdist_link {
 	atomic64_t queued;
 	/* Messages queued by writers (KDIST_LS_TX_MSGS); no lock needed. */
 	atomic64_t tx_msgs;
+
+	/*
+	 * Protects flows and flow_due; taken with bottom halves off, from
+	 * the receive path (softirq or the event loop) and the event loop.
+	 */
+	spinlock_t flow_lock;
+	struct list_head flows;		/* struct kdist_flow */
+	bool flow_due;			/* a NODE_XOFF or NODE_XON to send */
+	bool flow_counted;		/* counted in host->flow_links */
 
 	/*
 	 * Protects everything below. Taken by the link's work items, the
@@ -128,6 +157,7 @@ struct kdist_link {
 	 */
 	spinlock_t rx_lock;
 	bool rx_live;			/* ESTABLISHED on link->sock */
+	u8 rx_version;			/* link->version while rx_live */
 	u8 rx_slow;			/* enum rx_slow: left to the event loop */
 	int rx_err;			/* the connection must go: -errno */
 	bool rx_accept;			/* current frame in sequence (not a dup) */
@@ -181,6 +211,9 @@ int kdist_link_queue(struct kdist_link *link, struct kdist_node *src,
 		     bool may_wait);
 int kdist_link_known_node(struct kdist_link *link, const char *name,
 			  u64 creation);
+bool kdist_link_node_held(struct kdist_link *link, const char *name,
+			  u64 creation);
+void kdist_link_flow_kick(struct kdist_host *host);
 void kdist_link_node_event(struct kdist_host *host, struct kdist_node *node,
 			   bool up);
 void kdist_link_kick_stalled(struct kdist_host *host);

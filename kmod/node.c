@@ -320,19 +320,18 @@ static void wake_reader(struct kdist_node *node)
 
 /*
  * Queues @msg on @node, taking ownership of it on success. Returns -EPIPE if
- * the node is closed, or -EAGAIN if its queue is full and @force is false
- * (a queue always takes one message, however large).
+ * the node is closed, or -EAGAIN if the queue would hold more than @max
+ * bytes (a queue always takes one message, however large).
  */
-int kdist_node_enqueue(struct kdist_node *node, struct kdist_msg *msg,
-		       bool force)
+int kdist_node_enqueue_within(struct kdist_node *node, struct kdist_msg *msg,
+			      size_t max)
 {
 	spin_lock_bh(&node->lock);
 	if (node->dead) {
 		spin_unlock_bh(&node->lock);
 		return -EPIPE;
 	}
-	if (!force && node->rx_bytes &&
-	    node->rx_bytes + msg->size > KDIST_NODE_RXQ_MAX) {
+	if (node->rx_bytes && node->rx_bytes + msg->size > max) {
 		spin_unlock_bh(&node->lock);
 		return -EAGAIN;
 	}
@@ -345,6 +344,17 @@ int kdist_node_enqueue(struct kdist_node *node, struct kdist_msg *msg,
 	atomic64_inc(&node->rx_msgs);
 	wake_reader(node);
 	return 0;
+}
+
+/*
+ * Queues @msg on @node within KDIST_NODE_RXQ_MAX, or with @force whatever
+ * the queue holds (events, pongs); see kdist_node_enqueue_within().
+ */
+int kdist_node_enqueue(struct kdist_node *node, struct kdist_msg *msg,
+		       bool force)
+{
+	return kdist_node_enqueue_within(node, msg, force ? SIZE_MAX :
+					 KDIST_NODE_RXQ_MAX);
 }
 
 /*
@@ -600,16 +610,35 @@ bool kdist_node_has_room(struct kdist_node *node, u32 size)
 	return room;
 }
 
-/* Should be called after a queue of @host gave up room. Any context. */
+/* Does @node's queue hold at most @bytes, or is it closed? */
+bool kdist_node_below(struct kdist_node *node, size_t bytes)
+{
+	bool below;
+
+	spin_lock_bh(&node->lock);
+	below = node->dead || node->rx_bytes <= bytes;
+	spin_unlock_bh(&node->lock);
+	return below;
+}
+
+/*
+ * Should be called after a queue of @host gave up room, or a peer let
+ * this host's writers send to a node again. Any context.
+ */
 void kdist_host_space_freed(struct kdist_host *host)
 {
 	atomic_inc(&host->space_gen);
 	/* The barrier in wq_has_sleeper() pairs with the waiters' own. */
 	if (wq_has_sleeper(&host->space_wq))
 		wake_up_interruptible_poll(&host->space_wq, EPOLLOUT);
-	/* Checked here: room is freed once a message, links rarely stall. */
+	/*
+	 * Checked here: room is freed once a message, and links rarely
+	 * stall or hold a node back.
+	 */
 	if (atomic_read(&host->stalled_links))
 		kdist_link_kick_stalled(host);
+	if (atomic_read(&host->flow_links))
+		kdist_link_flow_kick(host);
 }
 
 /*

@@ -22,6 +22,15 @@ struct kdist_host;
 
 /* Bytes a node's receive queue holds before local senders must wait. */
 #define KDIST_NODE_RXQ_MAX	(4U << 20)
+/*
+ * Bytes a node's queue may hold once a peer host was told to stop sending
+ * to it (NODE_XOFF, see link.c): what the peer had already queued on its
+ * link may still come, at most KDIST_LINK_TXQ_MAX. Past this the link
+ * stops reading, as with a peer that does not speak version 2.
+ */
+#define KDIST_NODE_RXQ_HARD	(KDIST_NODE_RXQ_MAX + (16U << 20))
+/* A held node is let go once its queue is down to this many bytes. */
+#define KDIST_NODE_RXQ_LOW	(KDIST_NODE_RXQ_MAX / 2)
 /* Bytes of a node's sent messages that may wait unconsumed, anywhere. */
 #define KDIST_NODE_TX_MAX	(4U << 20)
 /* Entries KDIST_IOC_NODES returns at most in one call. */
@@ -154,8 +163,11 @@ void kdist_node_put(struct kdist_node *node);
 /* A message up to this size is copied fast enough to wake its reader first. */
 #define KDIST_PREWAKE_MAX	4096
 void kdist_node_prewake(struct kdist_node *node);
+int kdist_node_enqueue_within(struct kdist_node *node, struct kdist_msg *msg,
+			      size_t max);
 int kdist_node_enqueue(struct kdist_node *node, struct kdist_msg *msg,
 		       bool force);
+bool kdist_node_below(struct kdist_node *node, size_t bytes);
 int kdist_node_event(struct kdist_node *node, const char *src, u8 src_len,
 		     const struct kdist_event *ev);
 void kdist_node_broadcast(struct kdist_host *host, struct kdist_node *except,

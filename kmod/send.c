@@ -31,7 +31,8 @@ struct tx_item {
 	struct kd_addr dst;
 	struct kdist_node *local;	/* set by route() for this host */
 	struct kdist_link *link;	/* set by route() for a peer host */
-	int known;	/* route(): kdist_link_known_node() of the destination */
+	/* route(): kdist_link_known_node() of the destination */
+	int known;
 };
 
 /*
@@ -181,7 +182,7 @@ static int route(struct tx_batch *b)
 			/* Kept for queue_remote(): one look per message. */
 			it->known = kdist_link_known_node(it->link, it->dst.node,
 							  it->hdr.dst_creation);
-			if (!it->hdr.dst_creation && it->known)
+			if (!it->hdr.dst_creation && it->known < 0)
 				return -ENOENT;
 		}
 	}
@@ -345,15 +346,53 @@ static int queue_local(struct tx_batch *b, struct tx_item *it,
 	return err;
 }
 
+/*
+ * Waits while the peer holds the destination back (NODE_XOFF), as for a
+ * full queue on this host: -EAGAIN if the writer may not wait, and poll()
+ * leaves EPOLLOUT out until the peer lets it go (NODE_XON bumps
+ * space_gen), or the node or the session ends.
+ */
+static int wait_held(struct tx_batch *b, const struct tx_item *it,
+		     bool may_wait)
+{
+	struct kdist_node *src = b->src;
+	int gen, err;
+
+	for (;;) {
+		gen = atomic_read(&src->host->space_gen);
+		if (!kdist_link_node_held(it->link, it->dst.node,
+					  it->hdr.dst_creation)) {
+			WRITE_ONCE(src->tx_blocked, false);
+			return 0;
+		}
+		WRITE_ONCE(src->tx_blocked_gen, gen);
+		WRITE_ONCE(src->tx_blocked, true);
+		if (!may_wait)
+			return -EAGAIN;
+		err = wait_event_interruptible(src->host->space_wq,
+			!kdist_link_node_held(it->link, it->dst.node,
+					      it->hdr.dst_creation));
+		if (err)
+			return err;
+	}
+}
+
 static int queue_remote(struct tx_batch *b, struct tx_item *it,
 			struct iov_iter *from, bool may_wait)
 {
+	int err;
+
 	/*
 	 * As route() found it: a NODE_DOWN heard since then is no loss, the
 	 * peer host reports the message back (UNDELIV) like any other that
-	 * crossed a nodedown on the way.
+	 * crossed a nodedown on the way. A NODE_XOFF heard since then lets
+	 * this message through: the peer's node takes what was on its way.
 	 */
-	if (it->known) {
+	if (it->known == KDIST_RNODE_HELD) {
+		err = wait_held(b, it, may_wait);
+		if (err)
+			return err;
+	} else if (it->known) {
 		iov_iter_advance(from, it->hdr.len);
 		undeliverable(b, it, it->known == -ESTALE ? KDIST_DOWN_STALE :
 							   KDIST_DOWN_NOPROC);

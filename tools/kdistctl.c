@@ -1103,6 +1103,8 @@ static const char *const link_stat_names[__KDIST_LS_LAST] = {
 	[KDIST_LS_TICKS_RX] = "ticks_rx",
 	[KDIST_LS_TX_MSGS] = "tx_msgs",
 	[KDIST_LS_RX_MSGS] = "rx_msgs",
+	[KDIST_LS_FLOW_HOLDS] = "flow_holds",
+	[KDIST_LS_FLOW_HELD] = "flow_held",
 };
 
 /* The keys of the node counters in JSON output. */
@@ -1903,6 +1905,8 @@ static const struct stat_line link_lines[] = {
 		       { KDIST_LS_DROP_NO_NODE, "", " (no such node)" },
 		       { KDIST_LS_DROP_STALE, "", " (stale creation)" } } },
 	{ "protocol errors", { { KDIST_LS_PROTO_ERRORS, "", "" } } },
+	{ "flow control", { { KDIST_LS_FLOW_HOLDS, "", " nodes held back" },
+			    { KDIST_LS_FLOW_HELD, "held by the peer ", "" } } },
 };
 
 static bool counter_present(const struct counters *c, uint16_t i)

@@ -46,28 +46,34 @@ enum frame_kind {
 /* what the header decoder knows about each frame type */
 struct type_info {
 	u8 kind;	/* enum frame_kind */
+	u8 since;	/* first protocol version with this type; 0 means 1 */
 	u32 min;	/* shortest payload, bytes */
 	u32 max;	/* longest payload, bytes */
 };
 
 static const struct type_info types[__KD_FRAME_T_MAX] = {
-	[KD_FRAME_T_HELLO] = { KIND_HS, KD_HS_HELLO_MIN, KD_HS_HELLO_MAX },
-	[KD_FRAME_T_AUTH] = { KIND_HS, KD_HS_AUTH_LEN, KD_HS_AUTH_LEN },
-	[KD_FRAME_T_AUTH_OK] = { KIND_HS, KD_HS_AUTH_OK_LEN, KD_HS_AUTH_OK_LEN },
-	[KD_FRAME_T_DATA] = { KIND_SEQ, KD_FRAME_DATA_MIN,
+	[KD_FRAME_T_HELLO] = { KIND_HS, 0, KD_HS_HELLO_MIN, KD_HS_HELLO_MAX },
+	[KD_FRAME_T_AUTH] = { KIND_HS, 0, KD_HS_AUTH_LEN, KD_HS_AUTH_LEN },
+	[KD_FRAME_T_AUTH_OK] = { KIND_HS, 0, KD_HS_AUTH_OK_LEN,
+				 KD_HS_AUTH_OK_LEN },
+	[KD_FRAME_T_DATA] = { KIND_SEQ, 0, KD_FRAME_DATA_MIN,
 			      KD_FRAME_DATA_PAYLOAD_MAX },
-	[KD_FRAME_T_NODE_UP] = { KIND_SEQ, KD_FRAME_NODE_MIN,
+	[KD_FRAME_T_NODE_UP] = { KIND_SEQ, 0, KD_FRAME_NODE_MIN,
 				 KD_FRAME_NODE_MAX },
-	[KD_FRAME_T_NODE_DOWN] = { KIND_SEQ, KD_FRAME_NODE_MIN,
+	[KD_FRAME_T_NODE_DOWN] = { KIND_SEQ, 0, KD_FRAME_NODE_MIN,
 				   KD_FRAME_NODE_MAX },
-	[KD_FRAME_T_PING] = { KIND_SEQ, KD_FRAME_PING_MIN, KD_FRAME_PING_MAX },
-	[KD_FRAME_T_PONG] = { KIND_SEQ, KD_FRAME_PING_MIN, KD_FRAME_PING_MAX },
-	[KD_FRAME_T_ACK] = { KIND_CTL, 0, 0 },
-	[KD_FRAME_T_TICK] = { KIND_CTL, 0, 0 },
-	[KD_FRAME_T_CLOSE] = { KIND_CTL, KD_FRAME_CLOSE_LEN,
+	[KD_FRAME_T_PING] = { KIND_SEQ, 0, KD_FRAME_PING_MIN, KD_FRAME_PING_MAX },
+	[KD_FRAME_T_PONG] = { KIND_SEQ, 0, KD_FRAME_PING_MIN, KD_FRAME_PING_MAX },
+	[KD_FRAME_T_ACK] = { KIND_CTL, 0, 0, 0 },
+	[KD_FRAME_T_TICK] = { KIND_CTL, 0, 0, 0 },
+	[KD_FRAME_T_CLOSE] = { KIND_CTL, 0, KD_FRAME_CLOSE_LEN,
 			       KD_FRAME_CLOSE_LEN },
-	[KD_FRAME_T_UNDELIV] = { KIND_SEQ, KD_FRAME_PING_MIN,
+	[KD_FRAME_T_UNDELIV] = { KIND_SEQ, 0, KD_FRAME_PING_MIN,
 				 KD_FRAME_PING_MAX },
+	[KD_FRAME_T_NODE_XOFF] = { KIND_SEQ, 2, KD_FRAME_NODE_MIN,
+				   KD_FRAME_NODE_MAX },
+	[KD_FRAME_T_NODE_XON] = { KIND_SEQ, 2, KD_FRAME_NODE_MIN,
+				  KD_FRAME_NODE_MAX },
 };
 
 /* the table entry of a valid type, or NULL */
@@ -170,7 +176,7 @@ static int hdr_check(const struct kd_frame_hdr *h)
 	const struct type_info *t = type_lookup(h->type);
 
 	if (h->version < KD_PROTO_VERSION_MIN ||
-	    h->version > KD_PROTO_VERSION_MAX || !t)
+	    h->version > KD_PROTO_VERSION_MAX || !t || h->version < t->since)
 		return -EPROTO;
 	if (h->flags & KD_FRAME_F_RESERVED)
 		return -EPROTO;
@@ -357,7 +363,8 @@ static int node_evt_check(u8 type, const struct kd_frame_node_evt *e)
 {
 	if (!node_ok(&e->node, false))
 		return -EPROTO;
-	if (type == KD_FRAME_T_NODE_UP)
+	if (type == KD_FRAME_T_NODE_UP || type == KD_FRAME_T_NODE_XOFF ||
+	    type == KD_FRAME_T_NODE_XON)
 		return e->reason == KD_NODE_REASON_NONE ? 0 : -EPROTO;
 	if (type == KD_FRAME_T_NODE_DOWN)
 		return (e->reason != KD_NODE_REASON_NONE &&
@@ -366,8 +373,9 @@ static int node_evt_check(u8 type, const struct kd_frame_node_evt *e)
 }
 
 /*
- * write the NODE_UP or NODE_DOWN (type) payload e at buf; returns its
- * length, -EINVAL if e is not valid for type, -ENOSPC if len is too small.
+ * write the NODE_UP, NODE_DOWN, NODE_XOFF or NODE_XON (type) payload e at
+ * buf; returns its length, -EINVAL if e is not valid for type, -ENOSPC if
+ * len is too small.
  */
 int kd_frame_encode_node_evt(u8 *buf, size_t len, u8 type,
 			     const struct kd_frame_node_evt *e)
@@ -387,9 +395,10 @@ int kd_frame_encode_node_evt(u8 *buf, size_t len, u8 type,
 }
 
 /*
- * parse a plen byte NODE_UP or NODE_DOWN (type) payload from the len bytes
- * at buf; returns plen, 0 if len < plen, -EMSGSIZE if plen is too long,
- * -EPROTO for anything malformed (including bytes after the name).
+ * parse a plen byte NODE_UP, NODE_DOWN, NODE_XOFF or NODE_XON (type)
+ * payload from the len bytes at buf; returns plen, 0 if len < plen,
+ * -EMSGSIZE if plen is too long, -EPROTO for anything malformed (including
+ * bytes after the name).
  */
 int kd_frame_decode_node_evt(const u8 *buf, size_t len, u32 plen, u8 type,
 			     struct kd_frame_node_evt *e)

@@ -316,6 +316,8 @@ enum kdist_link_stat {
 	KDIST_LS_TICKS_RX,		/* ticks received */
 	KDIST_LS_TX_MSGS,		/* messages sent */
 	KDIST_LS_RX_MSGS,		/* messages delivered */
+	KDIST_LS_FLOW_HOLDS,		/* nodes here held back: NODE_XOFF sent */
+	KDIST_LS_FLOW_HELD,		/* NODE_XOFF received from the peer */
 	__KDIST_LS_LAST
 };
 

@@ -23,7 +23,8 @@
 /* the input byte 0 values that select a decoder */
 enum mode {
 	M_STREAM, M_DATA, M_NODE_UP, M_NODE_DOWN, M_PING, M_PONG, M_CLOSE,
-	M_HELLO, M_AUTH, M_AUTH_OK, M_HS_PAIR, M_UNDELIV, M_COUNT
+	M_HELLO, M_AUTH, M_AUTH_OK, M_HS_PAIR, M_UNDELIV, M_NODE_XOFF,
+	M_NODE_XON, M_COUNT
 };
 
 static u8 out[OUT_LEN];
@@ -169,6 +170,8 @@ static void f_payload(u8 type, const u8 *in, size_t n, u32 plen)
 		break;
 	case KD_FRAME_T_NODE_UP:
 	case KD_FRAME_T_NODE_DOWN:
+	case KD_FRAME_T_NODE_XOFF:
+	case KD_FRAME_T_NODE_XON:
 		f_node_evt(in, n, plen, type);
 		break;
 	case KD_FRAME_T_PING:
@@ -285,6 +288,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case M_UNDELIV:
 		f_payload(KD_FRAME_T_UNDELIV, in, n, (u32)n);
+		break;
+	case M_NODE_XOFF:
+		f_payload(KD_FRAME_T_NODE_XOFF, in, n, (u32)n);
+		break;
+	case M_NODE_XON:
+		f_payload(KD_FRAME_T_NODE_XON, in, n, (u32)n);
 		break;
 	case M_HELLO:
 		f_payload(KD_FRAME_T_HELLO, in, n, (u32)n);

@@ -16,7 +16,8 @@
 /* fuzz_frame.c's modes, in its order */
 enum mode {
 	M_STREAM, M_DATA, M_NODE_UP, M_NODE_DOWN, M_PING, M_PONG, M_CLOSE,
-	M_HELLO, M_AUTH, M_AUTH_OK, M_HS_PAIR, M_UNDELIV
+	M_HELLO, M_AUTH, M_AUTH_OK, M_HS_PAIR, M_UNDELIV, M_NODE_XOFF,
+	M_NODE_XON
 };
 
 /* fuzz_seq.c's operations used here, in its order */
@@ -84,6 +85,8 @@ static int payload(u8 type, u8 *p, size_t cap)
 		memcpy(p + n, "abcd", 4);
 		return n + 4;
 	case KD_FRAME_T_NODE_UP:
+	case KD_FRAME_T_NODE_XOFF:
+	case KD_FRAME_T_NODE_XON:
 		return kd_frame_encode_node_evt(p, cap, type, &ev);
 	case KD_FRAME_T_NODE_DOWN:
 		ev.reason = KD_NODE_REASON_CLOSED;
@@ -114,9 +117,12 @@ static int payload(u8 type, u8 *p, size_t cap)
 /* a whole frame of type at p; its length */
 static int frame(u8 type, u8 *p, size_t cap)
 {
+	/* each type in the first version that has it */
 	struct kd_frame_hdr h = { .version = 1, .type = type };
 	int n = payload(type, p + KD_FRAME_HDR_LEN, cap - KD_FRAME_HDR_LEN);
 
+	if (type == KD_FRAME_T_NODE_XOFF || type == KD_FRAME_T_NODE_XON)
+		h.version = 2;
 	h.len = (u32)n;
 	h.seq = kd_frame_type_sequenced(type) ? type : 0;
 	h.ack = type > KD_FRAME_T_AUTH_OK ? 2 : 0;
@@ -136,6 +142,8 @@ static void frame_seeds(void)
 		[KD_FRAME_T_CLOSE] = M_CLOSE, [KD_FRAME_T_HELLO] = M_HELLO,
 		[KD_FRAME_T_AUTH] = M_AUTH, [KD_FRAME_T_AUTH_OK] = M_AUTH_OK,
 		[KD_FRAME_T_UNDELIV] = M_UNDELIV,
+		[KD_FRAME_T_NODE_XOFF] = M_NODE_XOFF,
+		[KD_FRAME_T_NODE_XON] = M_NODE_XON,
 	};
 	static u8 all[8192], one[1024];
 	struct kd_hs_hello a = hello("alpha", 1), b = hello("beta", 2);

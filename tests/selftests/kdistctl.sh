@@ -644,7 +644,8 @@ readonly LINK_JSON_CHECK="
 STATS = {'tx_seq', 'rx_seq', 'acked', 'retransmits', 'reconnects',
          'tx_bytes', 'rx_bytes', 'queued_bytes', 'queued_frames',
          'last_rx_ms', 'dups', 'drop_session', 'drop_no_node', 'drop_stale',
-         'proto_errors', 'ticks_tx', 'ticks_rx', 'tx_msgs', 'rx_msgs'}
+         'proto_errors', 'ticks_tx', 'ticks_rx', 'tx_msgs', 'rx_msgs',
+         'flow_holds', 'flow_held'}
 def check_link(l, peer, addr, port):
     assert set(l) == {'peer', 'addr', 'port', 'incarnation', 'state',
                       'protocol', 'stats'}, sorted(l)

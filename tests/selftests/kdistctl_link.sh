@@ -287,7 +287,8 @@ check_link_text() {
 	has_line "$out" '^  state: up$' &&
 	has_line "$out" "^  incarnation: $inc\$" &&
 	has_line "$out" "^  address: ${addr//./\\.}:$PORT\$" &&
-	has_line "$out" '^  protocol: 1$' &&
+	has_line "$out" '^  protocol: 2$' &&
+	has_line "$out" '^  flow control: [0-9]+ nodes held back, held by the peer [0-9]+$' &&
 	has_line "$out" '^  last rx: [0-9]+ ms ago$' &&
 	has_line "$out" '^  ticks: [0-9]+ sent, [0-9]+ received$' &&
 	re='^  dropped: [0-9]+ \(session ended\), [0-9]+ \(no such node\), '
@@ -310,7 +311,8 @@ import json, re, sys
 STATS = {"tx_seq", "rx_seq", "acked", "retransmits", "reconnects",
          "tx_bytes", "rx_bytes", "queued_bytes", "queued_frames",
          "last_rx_ms", "dups", "drop_session", "drop_no_node", "drop_stale",
-         "proto_errors", "ticks_tx", "ticks_rx", "tx_msgs", "rx_msgs"}
+         "proto_errors", "ticks_tx", "ticks_rx", "tx_msgs", "rx_msgs",
+         "flow_holds", "flow_held"}
 port = int(sys.argv[1])
 for side in (sys.argv[2:6], sys.argv[6:10]):
     path, peer, addr, inc = side
@@ -320,7 +322,7 @@ for side in (sys.argv[2:6], sys.argv[6:10]):
     assert l["peer"] == peer, l["peer"]
     assert l["addr"] == addr and l["port"] == port, (l["addr"], l["port"])
     assert l["state"] == "up", l["state"]
-    assert l["protocol"] == 1, "protocol %r" % l.get("protocol")
+    assert l["protocol"] == 2, "protocol %r" % l.get("protocol")
     assert re.match(r"^0x[0-9a-f]{16}$", l["incarnation"]), l["incarnation"]
     assert int(l["incarnation"], 16) != 0, "incarnation of %s is zero" % peer
     assert l["incarnation"] == inc, "incarnation of %s is %s, but %s says %s" \

@@ -63,11 +63,22 @@ static struct kd_frame_hdr mk_hdr(u8 type, u32 len, u64 seq, u64 ack)
 	return h;
 }
 
-/* a valid header of each type, with the shortest payload */
+/* the first protocol version that has @type */
+static u8 type_since(u8 type)
+{
+	return type == KD_FRAME_T_NODE_XOFF || type == KD_FRAME_T_NODE_XON ?
+	       2 : 1;
+}
+
+/*
+ * a valid header of each type, with the shortest payload, in the first
+ * version that has the type
+ */
 static struct kd_frame_hdr valid_hdr(u8 type)
 {
 	u64 seq = kd_frame_type_sequenced(type) ? 7 : 0;
 	u64 ack = type <= KD_FRAME_T_AUTH_OK ? 0 : 5;
+	struct kd_frame_hdr h;
 	u32 len;
 
 	switch (type) {
@@ -85,6 +96,8 @@ static struct kd_frame_hdr valid_hdr(u8 type)
 		break;
 	case KD_FRAME_T_NODE_UP:
 	case KD_FRAME_T_NODE_DOWN:
+	case KD_FRAME_T_NODE_XOFF:
+	case KD_FRAME_T_NODE_XON:
 		len = KD_FRAME_NODE_MIN;
 		break;
 	case KD_FRAME_T_PING:
@@ -98,8 +111,11 @@ static struct kd_frame_hdr valid_hdr(u8 type)
 	default:
 		len = 0;
 	}
-	return mk_hdr(type, len, seq, ack);
+	h = mk_hdr(type, len, seq, ack);
+	h.version = type_since(type);
+	return h;
 }
+
 
 static struct kd_frame_data sample_data(void)
 {
@@ -200,7 +216,7 @@ static void hdr_bad_magic(void)
 	for (b = 0; b < 256; b++) {
 		kd_frame_encode_hdr(buf, BUF_LEN, &h);
 		buf[0] = (u8)b;
-		if (b == 0xd1)
+		if (b == 0xd1 || b == 0xd2)
 			T_EQ(kd_frame_decode_hdr(buf, 24, &d), 24);
 		else
 			T_EQ(kd_frame_decode_hdr(buf, 24, &d), -EPROTO);
@@ -215,12 +231,40 @@ static void hdr_bad_version(void)
 	for (v = 0; v <= 0xf; v++) {
 		kd_frame_encode_hdr(buf, BUF_LEN, &h);
 		buf[0] = (u8)(KD_FRAME_MAGIC | v);
-		T_EQ(kd_frame_decode_hdr(buf, 24, &d), v == 1 ? 24 : -EPROTO);
+		T_EQ(kd_frame_decode_hdr(buf, 24, &d),
+		     v == 1 || v == 2 ? 24 : -EPROTO);
 		h.version = (u8)v;
 		T_EQ(kd_frame_encode_hdr(buf, BUF_LEN, &h),
-		     v == 1 ? 24 : -EINVAL);
+		     v == 1 || v == 2 ? 24 : -EINVAL);
 		h.version = 1;
 	}
+}
+
+/* NODE_XOFF and NODE_XON exist from version 2 on, in both directions. */
+static void hdr_type_needs_version(void)
+{
+	static const u8 types[] = { KD_FRAME_T_NODE_XOFF, KD_FRAME_T_NODE_XON };
+	struct kd_frame_hdr h, d;
+	unsigned int i;
+
+	T_EQ(KD_PROTO_VERSION_MAX, 2);
+	for (i = 0; i < 2; i++) {
+		h = valid_hdr(types[i]);
+		h.version = 2;
+		T_EQ(kd_frame_encode_hdr(buf, BUF_LEN, &h), 24);
+		T_EQ(kd_frame_decode_hdr(buf, 24, &d), 24);
+		T_EQ(d.version, 2);
+		T_EQ(d.type, types[i]);
+		buf[0] = KD_FRAME_MAGIC | 1;
+		T_EQ(kd_frame_decode_hdr(buf, 24, &d), -EPROTO);
+		h.version = 1;
+		T_EQ(kd_frame_encode_hdr(buf, BUF_LEN, &h), -EINVAL);
+	}
+	/* every older type in a version 2 frame */
+	h = valid_hdr(KD_FRAME_T_DATA);
+	h.version = 2;
+	T_EQ(kd_frame_encode_hdr(buf, BUF_LEN, &h), 24);
+	T_EQ(kd_frame_decode_hdr(buf, 24, &d), 24);
 }
 
 static void hdr_unknown_type(void)
@@ -231,13 +275,13 @@ static void hdr_unknown_type(void)
 	for (t = 0; t < 256; t++) {
 		kd_frame_encode_hdr(buf, BUF_LEN, &h);
 		buf[1] = (u8)t;
-		if (t >= KD_FRAME_T_HELLO && t <= KD_FRAME_T_UNDELIV)
+		if (t >= KD_FRAME_T_HELLO && t <= KD_FRAME_T_NODE_XON)
 			continue;
 		T_EQ(kd_frame_decode_hdr(buf, 24, &d), -EPROTO);
 		T_EQU(kd_frame_payload_max((u8)t), 0);
 		T_CHECK(!kd_frame_type_sequenced((u8)t));
 	}
-	T_EQ(__KD_FRAME_T_MAX, 13);
+	T_EQ(__KD_FRAME_T_MAX, 15);
 }
 
 static void hdr_reserved_byte(void)
@@ -298,6 +342,8 @@ static void hdr_seq_ack_rules(void)
 	T_CHECK(kd_frame_type_sequenced(KD_FRAME_T_PING));
 	T_CHECK(kd_frame_type_sequenced(KD_FRAME_T_PONG));
 	T_CHECK(kd_frame_type_sequenced(KD_FRAME_T_UNDELIV));
+	T_CHECK(kd_frame_type_sequenced(KD_FRAME_T_NODE_XOFF));
+	T_CHECK(kd_frame_type_sequenced(KD_FRAME_T_NODE_XON));
 	T_CHECK(!kd_frame_type_sequenced(KD_FRAME_T_HELLO));
 	T_CHECK(!kd_frame_type_sequenced(KD_FRAME_T_AUTH));
 	T_CHECK(!kd_frame_type_sequenced(KD_FRAME_T_AUTH_OK));
@@ -314,6 +360,8 @@ static void hdr_payload_limits(void)
 	T_EQU(kd_frame_payload_max(KD_FRAME_T_DATA), 160 + 16384);
 	T_EQU(kd_frame_payload_max(KD_FRAME_T_NODE_UP), 74);
 	T_EQU(kd_frame_payload_max(KD_FRAME_T_NODE_DOWN), 74);
+	T_EQU(kd_frame_payload_max(KD_FRAME_T_NODE_XOFF), 74);
+	T_EQU(kd_frame_payload_max(KD_FRAME_T_NODE_XON), 74);
 	T_EQU(kd_frame_payload_max(KD_FRAME_T_PING), 154);
 	T_EQU(kd_frame_payload_max(KD_FRAME_T_PONG), 154);
 	T_EQU(kd_frame_payload_max(KD_FRAME_T_ACK), 0);
@@ -664,6 +712,35 @@ static void node_evt_rules(void)
 	     -EINVAL);
 }
 
+/* NODE_XOFF and NODE_XON: NODE_UP's layout, no reason, a real creation. */
+static void node_flow_rules(void)
+{
+	static const u8 types[] = { KD_FRAME_T_NODE_XOFF, KD_FRAME_T_NODE_XON };
+	struct kd_frame_node_evt ev, d;
+	unsigned int i;
+	int n;
+
+	for (i = 0; i < 2; i++) {
+		memset(&ev, 0, sizeof(ev));
+		set_node(&ev.node, "slow", 77);
+		n = kd_frame_encode_node_evt(buf, BUF_LEN, types[i], &ev);
+		T_EQ(n, KD_FRAME_NODE_FIXED + 5);
+		T_EQ(kd_frame_decode_node_evt(buf, n, n, types[i], &d), n);
+		T_CHECK(node_eq(&ev.node, &d.node));
+		T_EQ(d.reason, 0);
+		kd_put_be16(buf + 8, 1);
+		T_EQ(kd_frame_decode_node_evt(buf, n, n, types[i], &d),
+		     -EPROTO);
+		kd_put_be16(buf + 8, 0);
+		kd_put_be64(buf, 0);
+		T_EQ(kd_frame_decode_node_evt(buf, n, n, types[i], &d),
+		     -EPROTO);
+		ev.reason = KD_NODE_REASON_CLOSED;
+		T_EQ(kd_frame_encode_node_evt(buf, BUF_LEN, types[i], &ev),
+		     -EINVAL);
+	}
+}
+
 static void ping_golden_bytes(void)
 {
 	static const u8 want[] = {
@@ -863,6 +940,7 @@ int main(void)
 	T_RUN(hdr_truncated_every_length);
 	T_RUN(hdr_bad_magic);
 	T_RUN(hdr_bad_version);
+	T_RUN(hdr_type_needs_version);
 	T_RUN(hdr_unknown_type);
 	T_RUN(hdr_reserved_byte);
 	T_RUN(hdr_flag_bits);
@@ -882,6 +960,7 @@ int main(void)
 	T_RUN(data_fragment_whole_message);
 	T_RUN(node_evt_golden_bytes);
 	T_RUN(node_evt_rules);
+	T_RUN(node_flow_rules);
 	T_RUN(ping_golden_bytes);
 	T_RUN(ping_rules);
 	T_RUN(undeliv_rules);
