@@ -29,6 +29,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <crypto/hash.h>
+#include <linux/moduleparam.h>
 #include <linux/net.h>
 #include <linux/random.h>
 #include <linux/slab.h>
@@ -45,6 +46,36 @@
 #define KDIST_CONN_TIMEOUT_MS	3000
 /* Biggest handshake payload (a HELLO), in bytes. */
 #define HS_PAYLOAD_MAX		KD_HS_HELLO_MAX
+
+/*
+ * The highest protocol version this machine offers in HELLO, for every
+ * host (namespace); read at each handshake. Lowering it pins links to an
+ * older version, say while a cluster is upgraded; a peer that offers only
+ * an older version is spoken to in it anyway.
+ */
+static unsigned int proto_max = KD_PROTO_VERSION_MAX;
+
+static int proto_max_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	int err = kstrtouint(val, 0, &v);
+
+	if (err)
+		return err;
+	if (v < KD_PROTO_VERSION_MIN || v > KD_PROTO_VERSION_MAX)
+		return -ERANGE;
+	WRITE_ONCE(proto_max, v);
+	return 0;
+}
+
+static const struct kernel_param_ops proto_max_ops = {
+	.set = proto_max_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(proto_max, &proto_max_ops, &proto_max, 0644);
+MODULE_PARM_DESC(proto_max,
+		 "highest link protocol version offered to peers (1 or 2; default 2)");
 
 /* An accepted connection, doing its handshake. */
 struct kdist_conn {
@@ -193,7 +224,7 @@ static int hello(struct hs *hs)
 	int len;
 
 	hs->mine.ver_min = KD_PROTO_VERSION_MIN;
-	hs->mine.ver_max = KD_PROTO_VERSION_MAX;
+	hs->mine.ver_max = READ_ONCE(proto_max);
 	hs->mine.incarnation = hs->host->incarnation;
 	get_random_bytes(hs->mine.nonce, sizeof(hs->mine.nonce));
 	kdist_host_name(hs->host, name);

@@ -31,8 +31,7 @@ struct tx_item {
 	struct kd_addr dst;
 	struct kdist_node *local;	/* set by route() for this host */
 	struct kdist_link *link;	/* set by route() for a peer host */
-	/* route(): kdist_link_known_node() of the destination */
-	int known;
+	int known;	/* route(): kdist_link_known_node() of the destination */
 };
 
 /*

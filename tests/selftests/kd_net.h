@@ -703,6 +703,7 @@ struct t_link {
 	char peer[KDIST_HOST_NAME_MAX];
 	uint64_t peer_inc;
 	uint32_t state;			/* enum kdist_link_state */
+	uint32_t version;		/* protocol of the last handshake */
 	uint64_t stats[KDIST_LS_MAX + 1];	/* enum kdist_link_stat */
 	int found;
 };
@@ -720,6 +721,8 @@ static inline int t_link_cb(const struct nlattr **tb, void *arg)
 		l->peer_inc = mnl_attr_get_u64(tb[KDIST_A_PEER_INCARNATION]);
 	if (tb[KDIST_A_LINK_STATE])
 		l->state = mnl_attr_get_u32(tb[KDIST_A_LINK_STATE]);
+	if (tb[KDIST_A_LINK_VERSION])
+		l->version = mnl_attr_get_u32(tb[KDIST_A_LINK_VERSION]);
 	if (tb[KDIST_A_LINK_STATS])
 		mnl_attr_for_each_nested(a, tb[KDIST_A_LINK_STATS])
 			if (mnl_attr_get_type(a) <= KDIST_LS_MAX &&

@@ -5,7 +5,8 @@
 # one of them listening. Every load must recreate a host for every
 # namespace; an open /dev/kdist file must keep the module from unloading;
 # dmesg must stay clean (the VM runner also fails the test on any WARNING,
-# BUG or lockdep report).
+# BUG or lockdep report). The proto_max parameter takes 1 and 2 and refuses
+# anything else, keeping its value.
 #
 #   init netns ----- kdml-a (listening on 0.0.0.0:4370)
 #                |-- kdml-b
@@ -27,7 +28,7 @@ cleanup() { for ns in $NS; do ip netns del "$ns" 2>/dev/null; done; }
 trap cleanup EXIT
 
 echo "TAP version 13"
-echo "1..7"
+echo "1..8"
 lsmod | grep -q '^kdist ' || insmod "$MODULE"
 for ns in $NS; do ip netns add "$ns"; done
 check "three namespaces created" test "$(ip netns list | grep -c '^kdml-')" -eq 3
@@ -58,5 +59,23 @@ check "rmmod works once the file is closed" rmmod kdist
 check "insmod again" insmod "$MODULE"
 new=$(dmesg | tail -n +"$((dmesg_before + 1))" | grep -E 'kdist' | grep -viE 'loaded|unloaded' || true)
 check "no unexpected kdist messages in dmesg" test -z "$new"
+
+# proto_max_ok: the default, then 1 and 2 taken, 0, 3, x and "" refused.
+PROTO=/sys/module/kdist/parameters/proto_max
+proto_max_ok() {
+	local v
+	[ "$(cat "$PROTO")" = 2 ] || { echo "# default $(cat "$PROTO")"; return 1; }
+	for v in 1 2; do
+		echo "$v" >"$PROTO" && [ "$(cat "$PROTO")" = "$v" ] ||
+			{ echo "# $v not taken"; return 1; }
+	done
+	for v in 0 3 x ""; do
+		if (echo "$v" >"$PROTO") 2>/dev/null; then
+			echo "# '$v' taken"; return 1
+		fi
+		[ "$(cat "$PROTO")" = 2 ] || { echo "# '$v' changed it"; return 1; }
+	done
+}
+check "proto_max takes 1 and 2, refuses 0, 3 and junk" proto_max_ok
 [ -n "$new" ] && echo "$new" | sed 's/^/# /'
 exit $failed
