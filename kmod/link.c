@@ -39,8 +39,9 @@
  * and apply() carries them out under link->lock, in the order of the bits.
  *
  * Lifetime. host->links holds a reference; lookups under RCU take their
- * own. kdist_link_del() and host exit mark the link dead, stop the work
- * items, close the socket and drop the list's reference.
+ * own, and so does a queued run of the event loop (kdist_link_kick()).
+ * kdist_link_del() and host exit mark the link dead, stop the work items,
+ * close the socket and drop the list's reference.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -146,10 +147,19 @@ static u32 session_ms(struct kdist_link *link)
 	return READ_ONCE(link->host->conf.session_timeout_ms);
 }
 
-/* Schedules the event loop. Any context. */
+/*
+ * Schedules the event loop. Any context. A queued run holds a reference,
+ * dropped when it has run (link_work()) or is cancelled (link_stop()): a
+ * kick that races with the link's end, from a writer or from a walk of
+ * host->links under RCU, cannot leave a run queued on a freed link. A link
+ * already on its way out (no reference left) is not kicked.
+ */
 void kdist_link_kick(struct kdist_link *link)
 {
-	queue_work(kdist_wq, &link->work);
+	if (!kref_get_unless_zero(&link->ref))
+		return;
+	if (!queue_work(kdist_wq, &link->work))
+		kdist_link_put(link);	/* already queued, with its own */
 }
 
 static void arm_timer(struct kdist_link *link, u32 ms)
@@ -411,7 +421,7 @@ static bool flow_hold(struct kdist_link *link, struct kdist_node *node)
 	kref_get(&node->ref);
 	fl->node = node;
 	list_add_tail(&fl->list, &link->flows);
-	link->flow_due = true;
+	WRITE_ONCE(link->flow_due, true);
 	flow_count(link);
 	spin_unlock_bh(&link->flow_lock);
 	link->stats[KDIST_LS_FLOW_HOLDS]++;
@@ -445,16 +455,19 @@ static void flow_run(struct kdist_link *link)
 	LIST_HEAD(gone);
 
 	lockdep_assert_held(&link->lock);
-	spin_lock_bh(&link->flow_lock);
-	if (!link->flow_due) {
-		spin_unlock_bh(&link->flow_lock);
+	/*
+	 * Unlocked first: this runs on every send. Whoever sets flow_due
+	 * kicks the loop afterwards, so a run that misses it is followed by
+	 * one that sees it.
+	 */
+	if (!READ_ONCE(link->flow_due))
 		return;
-	}
-	link->flow_due = false;
+	spin_lock_bh(&link->flow_lock);
+	WRITE_ONCE(link->flow_due, false);
 	list_for_each_entry_safe(fl, tmp, &link->flows, list) {
 		if (!fl->told) {
 			if (flow_tell(link, KD_FRAME_T_NODE_XOFF, fl->node)) {
-				link->flow_due = true;
+				WRITE_ONCE(link->flow_due, true);
 				continue;
 			}
 			fl->told = true;
@@ -462,7 +475,7 @@ static void flow_run(struct kdist_link *link)
 		if (!kdist_node_below(fl->node, KDIST_NODE_RXQ_LOW))
 			continue;
 		if (flow_tell(link, KD_FRAME_T_NODE_XON, fl->node)) {
-			link->flow_due = true;
+			WRITE_ONCE(link->flow_due, true);
 			continue;
 		}
 		list_move(&fl->list, &gone);
@@ -483,7 +496,7 @@ static void flows_drop(struct kdist_link *link)
 
 	spin_lock_bh(&link->flow_lock);
 	list_splice_init(&link->flows, &gone);
-	link->flow_due = false;
+	WRITE_ONCE(link->flow_due, false);
 	flow_count(link);
 	spin_unlock_bh(&link->flow_lock);
 	list_for_each_entry_safe(fl, tmp, &gone, list) {
@@ -507,7 +520,7 @@ void kdist_link_flow_kick(struct kdist_host *host)
 		spin_lock_bh(&link->flow_lock);
 		kick = !list_empty(&link->flows);
 		if (kick)
-			link->flow_due = true;
+			WRITE_ONCE(link->flow_due, true);
 		spin_unlock_bh(&link->flow_lock);
 		if (kick)
 			kdist_link_kick(link);
@@ -2020,6 +2033,7 @@ static void link_work(struct work_struct *work)
 	mutex_lock(&link->lock);
 	link_run(link, true);
 	mutex_unlock(&link->lock);
+	kdist_link_put(link);	/* the kick's */
 }
 
 /*
@@ -2761,10 +2775,12 @@ static void link_stop(struct kdist_link *link, bool admin)
 	wake_up_interruptible_all(&link->host->space_wq);
 	cancel_delayed_work_sync(&link->timer);
 	cancel_work_sync(&link->dial_work);
-	cancel_work_sync(&link->work);
+	if (cancel_work_sync(&link->work))
+		kdist_link_put(link);	/* the cancelled kick's */
 	mutex_lock(&link->lock);
 	rnodes_down(link, KDIST_DOWN_ADMIN);
 	link_drop_queue(link, KDIST_DOWN_ADMIN);
+	flows_drop(link);
 	rx_msg_drop(link);
 	mutex_unlock(&link->lock);
 	kdist_link_put(link);

@@ -299,6 +299,8 @@ void kdist_node_close(struct kdist_node *node)
 	spin_unlock(&host->nodes_lock);
 	drop_queue(node);
 	wake_up_interruptible_all(&host->space_wq);
+	/* Links that stall or hold a peer back for it let go (link.c). */
+	kdist_host_space_freed(host);
 	announce(node, KDIST_EV_NODEDOWN, KDIST_DOWN_CLOSED);
 	kdist_link_node_event(host, node, false);
 	kdist_node_put(node);

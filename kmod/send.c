@@ -351,6 +351,12 @@ static int queue_local(struct tx_batch *b, struct tx_item *it,
  * leaves EPOLLOUT out until the peer lets it go (NODE_XON bumps
  * space_gen), or the node or the session ends.
  */
+static bool held(const struct tx_item *it)
+{
+	return kdist_link_node_held(it->link, it->dst.node,
+				    it->hdr.dst_creation);
+}
+
 static int wait_held(struct tx_batch *b, const struct tx_item *it,
 		     bool may_wait)
 {
@@ -359,8 +365,7 @@ static int wait_held(struct tx_batch *b, const struct tx_item *it,
 
 	for (;;) {
 		gen = atomic_read(&src->host->space_gen);
-		if (!kdist_link_node_held(it->link, it->dst.node,
-					  it->hdr.dst_creation)) {
+		if (!held(it)) {
 			WRITE_ONCE(src->tx_blocked, false);
 			return 0;
 		}
@@ -369,8 +374,7 @@ static int wait_held(struct tx_batch *b, const struct tx_item *it,
 		if (!may_wait)
 			return -EAGAIN;
 		err = wait_event_interruptible(src->host->space_wq,
-			!kdist_link_node_held(it->link, it->dst.node,
-					      it->hdr.dst_creation));
+					       !held(it));
 		if (err)
 			return err;
 	}
