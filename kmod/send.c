@@ -390,12 +390,13 @@ static int queue_remote(struct tx_batch *b, struct tx_item *it,
 	 * peer host reports the message back (UNDELIV) like any other that
 	 * crossed a nodedown on the way. A NODE_XOFF heard since then lets
 	 * this message through: the peer's node takes what was on its way.
+	 * A ping is never held: the peer's kernel answers it, not the node.
 	 */
-	if (it->known == KDIST_RNODE_HELD) {
+	if (it->known == KDIST_RNODE_HELD && it->hdr.type != KDIST_TX_PING) {
 		err = wait_held(b, it, may_wait);
 		if (err)
 			return err;
-	} else if (it->known) {
+	} else if (it->known < 0) {
 		iov_iter_advance(from, it->hdr.len);
 		undeliverable(b, it, it->known == -ESTALE ? KDIST_DOWN_STALE :
 							   KDIST_DOWN_NOPROC);

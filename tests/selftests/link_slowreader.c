@@ -72,7 +72,7 @@ FIXTURE(sr) {
 	int a, a2, b, c;
 	uint64_t ca, cb;
 	uint64_t t0;
-	uint32_t got, bad, other, cgot;
+	uint32_t got, bad, other, cgot, pongs;
 	uint64_t c_at;
 	struct t_evlog aev, bev, cev;
 	unsigned char *rbuf, *wbuf;
@@ -208,6 +208,16 @@ static void c_one(const struct t_rx *m, void *arg)
 	}
 }
 
+/* na2 sees only the PONG of its ping of nb, cookie 77, and nodeup. */
+static void a2_one(const struct t_rx *m, void *arg)
+{
+	FIXTURE_DATA(sr) *self = arg;
+
+	if (m->rx->type == KDIST_RX_PONG && m->rx->cookie == 77 &&
+	    t_src_is(m, "nb@beta"))
+		self->pongs++;
+}
+
 static void a_one(const struct t_rx *m, void *arg)
 {
 	FIXTURE_DATA(sr) *self = arg;
@@ -255,6 +265,8 @@ TEST_F_TIMEOUT(sr, slow_reader_bounded_no_loss, 300)
 	uint64_t t_blocked, t_last, end, t_drain0;
 	bool v1 = variant->proto == 1;
 	struct t_link la, lb;
+	size_t poff = 0;
+	char pb[64];
 	int r;
 
 	ASSERT_EQ(0, t_link_get_in(NS_A, "beta", &la));
@@ -285,10 +297,14 @@ TEST_F_TIMEOUT(sr, slow_reader_bounded_no_loss, 300)
 
 	/* The other node of beta: not held back by nb, but in version 1. */
 	ASSERT_LT(0, t_send(self->a2, "nc@beta", 0, "side", 4));
+	/* A ping of nb: the kernel answers, however full nb is. */
+	t_put(pb, &poff, KDIST_TX_PING, "nb@beta", 0, 77, NULL, 0);
+	ASSERT_EQ((ssize_t)poff, write(self->a2, pb, poff));
 	/* nb keeps not reading for several tick times. */
 	end = t_blocked + STALL_MS;
 	while (t_now_ms() < end) {
 		watch(self, 200);
+		t_drain(self->a2, self->rbuf, RBUF_LEN, 0, a2_one, self);
 		sample(_metadata, &bd);
 		EXPECT_EQ(0, write_k(self, sent));
 	}
@@ -303,13 +319,18 @@ TEST_F_TIMEOUT(sr, slow_reader_bounded_no_loss, 300)
 	TH_LOG("nc received %u messages while nb was full", self->cgot);
 	ASSERT_EQ(0, t_link_get_in(NS_A, "beta", &la));
 	ASSERT_EQ(0, t_link_get_in(NS_B, "alpha", &lb));
+	TH_LOG("na2's ping of nb answered %u times while nb was full",
+	       self->pongs);
 	if (v1) {
 		/* Documented: the link stops reading for nb, nc waits. */
 		EXPECT_EQ(0, self->cgot);
+		EXPECT_EQ(0, self->pongs);
 		EXPECT_EQ(0, lb.stats[KDIST_LS_FLOW_HOLDS]);
 		EXPECT_EQ(0, la.stats[KDIST_LS_FLOW_HELD]);
 	} else {
 		EXPECT_EQ(1, self->cgot);
+		/* Not held: a ping of a held node still goes out. */
+		EXPECT_EQ(1, self->pongs);
 		EXPECT_LE(1, lb.stats[KDIST_LS_FLOW_HOLDS]);
 		EXPECT_LE(1, la.stats[KDIST_LS_FLOW_HELD]);
 	}
@@ -326,6 +347,7 @@ TEST_F_TIMEOUT(sr, slow_reader_bounded_no_loss, 300)
 	}
 	watch(self, 1000);
 	t_drain(self->b, self->rbuf, RBUF_LEN, 500, b_one, self);
+	t_drain(self->a2, self->rbuf, RBUF_LEN, 500, a2_one, self);
 	TH_LOG("drained %u messages in %llu ms; nc's message came %lld ms after nb read again",
 	       self->got, (unsigned long long)(t_now_ms() - t_drain0),
 	       self->cgot ? (long long)(self->c_at - t_drain0) : -1LL);
@@ -340,6 +362,7 @@ TEST_F_TIMEOUT(sr, slow_reader_bounded_no_loss, 300)
 	EXPECT_EQ(0, self->bad);
 	EXPECT_EQ(0, self->other);
 	EXPECT_EQ(1, self->cgot);
+	EXPECT_EQ(1, self->pongs);
 	EXPECT_EQ(lb.stats[KDIST_LS_FLOW_HOLDS], la.stats[KDIST_LS_FLOW_HELD]);
 	/* No tick timeout, no reconnect, nothing dropped. */
 	EXPECT_EQ(0, t_evlog_count(&self->aev, KDIST_EV_UNREACHABLE, NULL));
