@@ -429,6 +429,17 @@ static bool flow_hold(struct kdist_link *link, struct kdist_node *node)
 	return true;
 }
 
+/* Frees entries taken off link->flows. */
+static void flows_free(struct list_head *gone)
+{
+	struct kdist_flow *fl, *tmp;
+
+	list_for_each_entry_safe(fl, tmp, gone, list) {
+		kdist_node_put(fl->node);
+		kfree(fl);
+	}
+}
+
 /* Queues NODE_XOFF or NODE_XON for @node; -ENOMEM leaves it for later. */
 static int flow_tell(struct kdist_link *link, u8 type, struct kdist_node *node)
 {
@@ -482,16 +493,12 @@ static void flow_run(struct kdist_link *link)
 	}
 	flow_count(link);
 	spin_unlock_bh(&link->flow_lock);
-	list_for_each_entry_safe(fl, tmp, &gone, list) {
-		kdist_node_put(fl->node);
-		kfree(fl);
-	}
+	flows_free(&gone);
 }
 
 /* A session ends: no node is held toward the peer any more. */
 static void flows_drop(struct kdist_link *link)
 {
-	struct kdist_flow *fl, *tmp;
 	LIST_HEAD(gone);
 
 	spin_lock_bh(&link->flow_lock);
@@ -499,10 +506,7 @@ static void flows_drop(struct kdist_link *link)
 	WRITE_ONCE(link->flow_due, false);
 	flow_count(link);
 	spin_unlock_bh(&link->flow_lock);
-	list_for_each_entry_safe(fl, tmp, &gone, list) {
-		kdist_node_put(fl->node);
-		kfree(fl);
-	}
+	flows_free(&gone);
 }
 
 /*
