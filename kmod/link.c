@@ -1143,7 +1143,10 @@ static void ctl_prepare(struct kdist_link *link, u8 type)
 	if (link->ctl_len)
 		return;
 	h.ack = rx_ack_take(link);
-	kd_frame_encode_hdr(link->ctl, sizeof(link->ctl), &h);
+	/* Only in a session: link->version is the one it agreed. */
+	if (WARN_ON_ONCE(kd_frame_encode_hdr(link->ctl, sizeof(link->ctl),
+					     &h) < 0))
+		return;
 	link->ctl_len = KD_FRAME_HDR_LEN;
 	link->ctl_off = 0;
 	rx_ack_sent(link, h.ack);
