@@ -14,6 +14,9 @@
  * full, and na's writes resume once nb reads (NODE_XON). Both sides count
  * it (flow_holds on beta, flow_held on alpha).
  *
+ * held_across_reconnect: the hold outlives a connection killed and made
+ * again within the session.
+ *
  * The v1 variant offers only protocol version 1 (the module's proto_max),
  * as a host of an older release would: the link runs version 1, and a
  * full node stops it instead, so nc waits until nb makes room; nb's queue
@@ -373,6 +376,82 @@ TEST_F_TIMEOUT(sr, slow_reader_bounded_no_loss, 300)
 	EXPECT_EQ(0, lb.stats[KDIST_LS_DROP_NO_NODE]);
 	EXPECT_EQ(0, la.stats[KDIST_LS_DROP_SESSION]);
 	EXPECT_EQ(N_TOTAL + 1, lb.stats[KDIST_LS_RX_MSGS]);
+}
+
+/* Kills alpha's socket of the link with ss -K: 0, or -1 if ss failed. */
+static int kill_link_sock(void)
+{
+	char pip[32];
+
+	t_ip(1, pip, sizeof(pip));
+	return t_sh("ip netns exec %s ss -K -t dst %s >/dev/null", NS_A,
+		    pip) ? -1 : 0;
+}
+
+/*
+ * The hold survives a reconnect within the session (version 2): nb is
+ * held, alpha's socket is killed and the link resumes on a new one, na is
+ * still held, and once nb reads, NODE_XON comes over the new connection
+ * and lets na go on. Every message arrives once, in order.
+ */
+TEST_F_TIMEOUT(sr, held_across_reconnect, 300)
+{
+	uint64_t t_last, end;
+	struct t_link la, lb;
+	uint32_t sent = 0;
+	int r;
+
+	if (variant->proto == 1)
+		SKIP(return, "nothing is held in protocol version 1");
+	t_last = t_now_ms();
+	while (t_now_ms() - t_last < 3000 && sent < N_TOTAL) {
+		r = write_k(self, sent);
+		ASSERT_LE(0, r);
+		if (r) {
+			sent++;
+			t_last = t_now_ms();
+			continue;
+		}
+		watch(self, 100);
+	}
+	ASSERT_GT(N_TOTAL, sent);
+	ASSERT_EQ(0, t_link_get_in(NS_A, "beta", &la));
+	ASSERT_LE(1, la.stats[KDIST_LS_FLOW_HELD]);
+	TH_LOG("na held after %u messages; killing the connection", sent);
+
+	t_sh("modprobe -q inet_diag; modprobe -q tcp_diag");
+	if (kill_link_sock())
+		SKIP(return, "ss -K failed: the kernel needs CONFIG_INET_DIAG_DESTROY and tcp_diag");
+	end = t_now_ms() + UP_MS;
+	do {
+		watch(self, 200);
+		ASSERT_EQ(0, t_link_get_in(NS_A, "beta", &la));
+	} while ((la.state != KDIST_LINK_UP ||
+		  !la.stats[KDIST_LS_RECONNECTS]) && t_now_ms() < end);
+	ASSERT_EQ(KDIST_LINK_UP, la.state);
+	ASSERT_LE(1, la.stats[KDIST_LS_RECONNECTS]);
+	/* The same session: na is still held, nb has not read. */
+	EXPECT_EQ(0, write_k(self, sent));
+
+	end = t_now_ms() + 120000;
+	while ((self->got < N_TOTAL || sent < N_TOTAL) && t_now_ms() < end) {
+		ASSERT_LE(0, write_upto(self, &sent, N_TOTAL));
+		t_drain(self->b, self->rbuf, RBUF_LEN, 20, b_one, self);
+		watch(self, 0);
+	}
+	t_drain(self->b, self->rbuf, RBUF_LEN, 500, b_one, self);
+	ASSERT_EQ(0, t_link_get_in(NS_A, "beta", &la));
+	ASSERT_EQ(0, t_link_get_in(NS_B, "alpha", &lb));
+	t_link_print("alpha", &la);
+	t_link_print("beta", &lb);
+	EXPECT_EQ(N_TOTAL, sent);
+	EXPECT_EQ(N_TOTAL, self->got);
+	EXPECT_EQ(0, self->bad);
+	EXPECT_EQ(0, self->other);
+	EXPECT_EQ(lb.stats[KDIST_LS_FLOW_HOLDS], la.stats[KDIST_LS_FLOW_HELD]);
+	EXPECT_EQ(0, t_evlog_count(&self->bev, KDIST_EV_NODEDOWN, NULL));
+	EXPECT_EQ(0, lb.stats[KDIST_LS_DROP_NO_NODE]);
+	EXPECT_EQ(0, la.stats[KDIST_LS_DROP_SESSION]);
 }
 
 TEST_HARNESS_MAIN
