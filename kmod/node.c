@@ -644,6 +644,18 @@ void kdist_host_space_freed(struct kdist_host *host)
 }
 
 /*
+ * A write of @node met a full queue, or a node its peer holds back
+ * (@blocked), or got through; @gen is the host's space_gen read before it
+ * tried. Until room is freed after @gen, the node is not writable.
+ */
+void kdist_node_tx_blocked(struct kdist_node *node, bool blocked, int gen)
+{
+	if (blocked)
+		WRITE_ONCE(node->tx_blocked_gen, gen);
+	WRITE_ONCE(node->tx_blocked, blocked);
+}
+
+/*
  * Can @node send one more message: room in its budget, and no full queue
  * met since room was last freed on the host?
  */

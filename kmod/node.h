@@ -90,9 +90,11 @@ struct kdist_node {
 	struct kdist_msg *spare;
 	atomic_long_t tx_outstanding;	/* bytes of ours not yet consumed */
 	/*
-	 * Set when a write met a full destination queue, with the host's
-	 * space_gen read before that attempt: the node is not writable again
-	 * until some queue frees room (space_gen moves on).
+	 * Set when a write met a full destination queue, or a remote node
+	 * its peer holds back, with the host's space_gen read before that
+	 * attempt: the node is not writable again until some queue frees
+	 * room or the peer lets go (space_gen moves on). Written by
+	 * kdist_node_tx_blocked() only.
 	 */
 	bool tx_blocked;
 	int tx_blocked_gen;
@@ -178,6 +180,7 @@ ssize_t kdist_node_read(struct kdist_node *node, struct iov_iter *to,
 ssize_t kdist_node_write(struct kdist_node *node, struct iov_iter *from,
 			 bool nowait);
 bool kdist_node_can_send(struct kdist_node *node);
+void kdist_node_tx_blocked(struct kdist_node *node, bool blocked, int gen);
 __poll_t kdist_node_poll(struct kdist_node *node, struct file *file,
 			 poll_table *wait);
 int kdist_node_addr(const struct kdist_node *node, char *buf);

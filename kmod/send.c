@@ -290,11 +290,10 @@ static int enqueue_local(struct kdist_node *src, struct kdist_node *dst,
 		gen = atomic_read(&dst->host->space_gen);
 		err = kdist_node_enqueue(dst, msg, false);
 		if (err != -EAGAIN) {
-			WRITE_ONCE(src->tx_blocked, false);
+			kdist_node_tx_blocked(src, false, gen);
 			return err;
 		}
-		WRITE_ONCE(src->tx_blocked_gen, gen);
-		WRITE_ONCE(src->tx_blocked, true);
+		kdist_node_tx_blocked(src, true, gen);
 		if (!may_wait)
 			return err;
 		err = wait_event_interruptible(dst->host->space_wq,
@@ -345,18 +344,18 @@ static int queue_local(struct tx_batch *b, struct tx_item *it,
 	return err;
 }
 
-/*
- * Waits while the peer holds the destination back (NODE_XOFF), as for a
- * full queue on this host: -EAGAIN if the writer may not wait, and poll()
- * leaves EPOLLOUT out until the peer lets it go (NODE_XON bumps
- * space_gen), or the node or the session ends.
- */
 static bool held(const struct tx_item *it)
 {
 	return kdist_link_node_held(it->link, it->dst.node,
 				    it->hdr.dst_creation);
 }
 
+/*
+ * Waits while the peer holds the destination back (NODE_XOFF), as for a
+ * full queue on this host: -EAGAIN if the writer may not wait, and poll()
+ * leaves EPOLLOUT out until the peer lets it go (NODE_XON bumps
+ * space_gen), or the node or the session ends.
+ */
 static int wait_held(struct tx_batch *b, const struct tx_item *it,
 		     bool may_wait)
 {
@@ -366,11 +365,10 @@ static int wait_held(struct tx_batch *b, const struct tx_item *it,
 	for (;;) {
 		gen = atomic_read(&src->host->space_gen);
 		if (!held(it)) {
-			WRITE_ONCE(src->tx_blocked, false);
+			kdist_node_tx_blocked(src, false, gen);
 			return 0;
 		}
-		WRITE_ONCE(src->tx_blocked_gen, gen);
-		WRITE_ONCE(src->tx_blocked, true);
+		kdist_node_tx_blocked(src, true, gen);
 		if (!may_wait)
 			return -EAGAIN;
 		err = wait_event_interruptible(src->host->space_wq,
