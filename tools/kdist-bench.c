@@ -155,7 +155,9 @@ static void usage(FILE *f)
 "(in the test VM: tools/bench.sh runs the standard set).\n"
 "\n"
 "Modes:\n"
-"  pingpong            round trips of one message; latency percentiles\n"
+"  pingpong            round trips of one message; latency percentiles,\n"
+"                      and cpu/rt: CPU µs both processes used per round\n"
+"                      trip (user and system, warm-up included)\n"
 "  stream              one-way, as fast as backpressure allows; msgs/s, B/s\n"
 "  fanout              1 -> N (one client, N echoes: scatter and gather)\n"
 "                      and N -> 1 (N clients of one echo, at once);\n"
@@ -223,6 +225,12 @@ static double pct_us(const struct result *r, double q)
 static double mean_us(const struct result *r)
 {
 	return bench_mean(r->samples, r->n) / 1000.0;
+}
+
+/* Ping-pong: CPU time of both sides per round trip, µs. */
+static double cpu_us(const struct result *r)
+{
+	return r->cpu_rts ? r->cpu_ns / 1e3 / r->cpu_rts : 0;
 }
 
 static double msgs_per_s(const struct result *r)
@@ -479,6 +487,8 @@ static void table_pingpong(const struct report *rp)
 	printf("%-6s %9s %9s %9s %9s %9s %9s %9s", "path", "p50", "p90",
 	       "p99", "p99.9", "max", "mean",
 	       rp->o->mode == MODE_FANOUT ? "msgs/s" : "rt/s");
+	if (rp->o->mode == MODE_PINGPONG)
+		printf(" %7s", "cpu/rt");
 	if (base)
 		printf("  vs %s", base);
 	printf("\n");
@@ -494,6 +504,8 @@ static void table_pingpong(const struct report *rp)
 		       pct_us(r, 50), pct_us(r, 90), pct_us(r, 99),
 		       pct_us(r, 99.9), pct_us(r, 100), mean_us(r),
 		       rate(rp, r));
+		if (rp->o->mode == MODE_PINGPONG)
+			printf(" %7.1f", cpu_us(r));
 		if (base && rp->o->mode == MODE_FANOUT)
 			print_ratio_fan(rp, r);
 		else if (base)
@@ -613,6 +625,9 @@ static void json_report(FILE *f, const struct report *rp)
 			       pct_us(r, 90), pct_us(r, 99), pct_us(r, 99.9),
 			       pct_us(r, 100), mean_us(r),
 			       r->wall_s > 0 ? r->n / r->wall_s : 0);
+			if (o->mode == MODE_PINGPONG)
+				fprintf(f, ",\"cpu_us_per_round_trip\":%.3f",
+					cpu_us(r));
 			if (b && b->ok && r != b)
 				fprintf(f, ",\"ratio_p50\":%.4f,\"ratio_p99\":%.4f",
 				       pct_us(r, 50) / pct_us(b, 50),
@@ -1112,6 +1127,8 @@ static void merge(struct result *r, struct result *part)
 	r->bytes += part->bytes;
 	r->stream_s += part->stream_s;
 	r->msgs += part->msgs;
+	r->cpu_ns += part->cpu_ns;
+	r->cpu_rts += part->cpu_rts;
 	r->batch = part->batch;
 }
 

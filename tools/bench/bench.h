@@ -96,6 +96,11 @@ struct result {
 	unsigned int batch;
 	/* Fanout: messages carried (both ways) over wall_s. */
 	uint64_t msgs;
+	/*
+	 * Ping-pong: CPU time of both processes (user and system, as wait4()
+	 * reports it), and the round trips it covers, warm-up included.
+	 */
+	uint64_t cpu_ns, cpu_rts;
 	/* Ping-pong and fanout: each round's p50, in ns, in round order. */
 	uint64_t *round_p50;
 	unsigned int nrounds;
@@ -217,7 +222,7 @@ void run_progress_clear(const struct run *r);
 void run_setup_names(struct run *r);
 void run_echo(struct run *r) __attribute__((noreturn));
 void run_client(struct run *r) __attribute__((noreturn));
-int run_reap(pid_t pid, pid_t other);
+int run_reap(pid_t pid, pid_t other, uint64_t *cpu_ns);
 extern volatile sig_atomic_t timed_out;
 
 /* actor.c: the sides of a run on the actor path (libkdist). */

@@ -399,13 +399,13 @@ int run_fanout(const struct opts *o, enum path path, struct result *res)
 		ncli = 0;
 	}
 	for (k = 0; k < ncli; k++)
-		if (run_reap(cli[k], -1))
+		if (run_reap(cli[k], -1, NULL))
 			ok = -1;
 	if (timed_out)
 		for (k = 0; k < nsrv; k++)
 			kill(srv[k], SIGKILL);
 	for (k = 0; k < nsrv; k++)
-		if (run_reap(srv[k], -1))
+		if (run_reap(srv[k], -1, NULL))
 			ok = -1;
 	alarm(0);
 	sigaction(SIGALRM, &old, NULL);

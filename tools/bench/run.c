@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -384,12 +385,16 @@ void run_setup_names(struct run *r)
 	r->port = TCP_PORT;
 }
 
-/* Waits for @pid; 0 if it exited 0. Kills both children on the watchdog. */
-int run_reap(pid_t pid, pid_t other)
+/*
+ * Waits for @pid; 0 if it exited 0. Kills both children on the watchdog.
+ * Adds the CPU time @pid used to *@cpu_ns, if given.
+ */
+int run_reap(pid_t pid, pid_t other, uint64_t *cpu_ns)
 {
+	struct rusage ru;
 	int status;
 
-	while (waitpid(pid, &status, 0) < 0) {
+	while (wait4(pid, &status, 0, &ru) < 0) {
 		if (errno != EINTR)
 			return -1;
 		if (timed_out) {
@@ -398,6 +403,11 @@ int run_reap(pid_t pid, pid_t other)
 				kill(other, SIGKILL);
 		}
 	}
+	if (cpu_ns)
+		*cpu_ns += (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) *
+			   1000000000u +
+			   (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) *
+			   1000u;
 	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -1;
 }
 
@@ -410,6 +420,7 @@ static int run_pair(const struct opts *o, enum path path, struct result *res,
 		(o->mode == MODE_PINGPONG ? o->count * sizeof(uint64_t) : 0);
 	struct sigaction sa = { .sa_handler = on_alarm }, old;
 	pid_t server, client = -1;
+	uint64_t cpu_ns = 0;
 	struct pollfd pfd;
 	int ok = -1;
 	char c;
@@ -457,10 +468,10 @@ static int run_pair(const struct opts *o, enum path path, struct result *res,
 	close(r.ready[0]);
 	/* The client finishes first; the server ends when it sees that. */
 	if (client > 0)
-		ok = run_reap(client, server);
+		ok = run_reap(client, server, &cpu_ns);
 	else if (server > 0)
 		kill(server, SIGKILL);
-	if (server > 0 && run_reap(server, client))
+	if (server > 0 && run_reap(server, client, &cpu_ns))
 		ok = -1;
 	alarm(0);
 	sigaction(SIGALRM, &old, NULL);
@@ -481,6 +492,8 @@ static int run_pair(const struct opts *o, enum path path, struct result *res,
 		memcpy(res->samples, r.sh->samples,
 		       o->count * sizeof(uint64_t));
 		res->wall_s = r.sh->wall_ns / 1e9;
+		res->cpu_ns = cpu_ns;
+		res->cpu_rts = o->warmup + o->count;
 	}
 	if (res->ok && o->mode == MODE_STREAM) {
 		res->sent = r.sh->sent;
