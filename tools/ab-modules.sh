@@ -7,7 +7,10 @@
 #   tests/vm/run.sh --no-module --cmd \
 #       "bash tools/ab-modules.sh old=build/old.ko new=kmod/kdist.ko"
 #
-# Usage: bash tools/ab-modules.sh [OPTIONS] NAME=MODULE.ko NAME=MODULE.ko...
+# Usage: bash tools/ab-modules.sh [OPTIONS] NAME=MODULE.ko[:P=V,...]...
+#
+#   A module may be given parameters, loaded with it: "spin0=kdist.ko:
+#   wake_spin_us=0" compares a parameter's values with one build.
 #
 #   -r N            alternations: each module is loaded N times (default 4)
 #   -n N            round trips of each ping-pong (default 6000)
@@ -34,7 +37,7 @@ SAME=0
 usage() { awk 'NR < 4 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
 die() { echo "ab-modules.sh: $*" >&2; exit 2; }
 
-declare -a NAMES=() PATHS=()
+declare -a NAMES=() PATHS=() PARAMS=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-r) [ $# -ge 2 ] || die "-r needs a number"; TURNS=$2; shift ;;
@@ -43,7 +46,9 @@ while [ $# -gt 0 ]; do
 	--same-host) SAME=1 ;;
 	-h|--help) usage; exit 0 ;;
 	-*) die "unknown option $1 (see --help)" ;;
-	*=*) NAMES+=("${1%%=*}"); PATHS+=("${1#*=}") ;;
+	*=*) NAMES+=("${1%%=*}"); m=${1#*=}; PATHS+=("${m%%:*}")
+	     if [ "$m" != "${m#*:}" ]; then PARAMS+=("${m#*:}")
+	     else PARAMS+=(""); fi ;;
 	*) die "expected NAME=MODULE.ko, got $1" ;;
 	esac
 	shift
@@ -76,8 +81,10 @@ for _ in $(seq "$TURNS"); do
 	for i in "${!NAMES[@]}"; do
 		name=${NAMES[$i]}
 		turn=$((turn + 1))
-		echo "turn $turn/$total: ${name} (${PATHS[$i]})" >&2
-		insmod "${PATHS[$i]}" || die "insmod ${PATHS[$i]} failed"
+		echo "turn $turn/$total: ${name} (${PATHS[$i]}${PARAMS[$i]:+ ${PARAMS[$i]}})" >&2
+		# shellcheck disable=SC2086 # one word per parameter
+		insmod "${PATHS[$i]}" ${PARAMS[$i]//,/ } ||
+			die "insmod ${PATHS[$i]} ${PARAMS[$i]} failed"
 		"$BENCH" setup >/dev/null 2>&1 || die "kdist-bench setup failed"
 		"$BENCH" -q -n 500 -r 1 --cross-host pingpong >/dev/null ||
 			die "warm-up failed"
