@@ -21,11 +21,13 @@
  * lookup that raced with it may still hold a reference, and its enqueue
  * then fails with -EPIPE. The node is freed after an RCU grace period once
  * the last reference is gone. Messages hold a reference on their sender for
- * its send budget.
+ * its send budget, and a node on the local node it awaits an answer from
+ * (node->awaited) until its next read or its close.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/moduleparam.h>
 #include <linux/rculist.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
@@ -286,6 +288,31 @@ static void drop_queue(struct kdist_node *node)
 }
 
 /*
+ * Remembers that @node's write woke @peer's sleeping reader, so that
+ * @node's next read may spin while @peer works on the answer. Takes a
+ * reference on @peer; the one it replaces is dropped.
+ */
+void kdist_node_await(struct kdist_node *node, struct kdist_node *peer)
+{
+	kref_get(&peer->ref);
+	peer = xchg(&node->awaited, peer);
+	if (peer)
+		kdist_node_put(peer);
+}
+
+/* Forgets the node @node awaited, if any. */
+static void await_clear(struct kdist_node *node)
+{
+	struct kdist_node *peer;
+
+	if (!READ_ONCE(node->awaited))
+		return;
+	peer = xchg(&node->awaited, NULL);
+	if (peer)
+		kdist_node_put(peer);
+}
+
+/*
  * Unbinds @node when its file is released: it leaves the table, its queue
  * is freed, every other node is told nodedown (closed), and the file's
  * reference is dropped.
@@ -298,6 +325,7 @@ void kdist_node_close(struct kdist_node *node)
 	hash_del_rcu(&node->hnode);
 	spin_unlock(&host->nodes_lock);
 	drop_queue(node);
+	await_clear(node);
 	wake_up_interruptible_all(&host->space_wq);
 	/* Links that stall or hold a peer back for it let go (link.c). */
 	kdist_host_space_freed(host);
@@ -366,9 +394,10 @@ int kdist_node_enqueue(struct kdist_node *node, struct kdist_msg *msg,
  * that its wake-up (an IPI, and an idle CPU's exit) overlaps the copy
  * instead of following it. The reader that finds nothing yet waits again,
  * and the enqueue wakes it once more: the wake-up removed it from the queue
- * and it is back on it. Any context.
+ * and it is back on it. Returns whether a reader (or poller) was woken.
+ * Any context.
  */
-void kdist_node_prewake(struct kdist_node *node)
+bool kdist_node_prewake(struct kdist_node *node)
 {
 	/*
 	 * No barrier, unlike wake_reader(): a sleeper missed here costs only
@@ -376,8 +405,10 @@ void kdist_node_prewake(struct kdist_node *node)
 	 * reader's and wakes it for real. The message path keeps one full
 	 * barrier, not two.
 	 */
-	if (waitqueue_active(&node->wq))
-		wake_up_interruptible_poll(&node->wq, EPOLLIN | EPOLLRDNORM);
+	if (!waitqueue_active(&node->wq))
+		return false;
+	wake_up_interruptible_poll(&node->wq, EPOLLIN | EPOLLRDNORM);
+	return true;
 }
 
 /* Queues an event for @node; events are never refused for room. */
@@ -562,6 +593,94 @@ static bool busy_wait(struct kdist_node *node)
 }
 
 /*
+ * Microseconds a blocking read may spin for the answer of a local node its
+ * node's last short write woke (wake_spin()); 0 turns it off.
+ */
+static unsigned int wake_spin_us = KDIST_WAKE_SPIN_US;
+
+static int wake_spin_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	int err = kstrtouint(val, 0, &v);
+
+	if (err)
+		return err;
+	if (v > KDIST_WAKE_SPIN_MAX_US)
+		return -ERANGE;
+	WRITE_ONCE(wake_spin_us, v);
+	return 0;
+}
+
+static const struct kernel_param_ops wake_spin_ops = {
+	.set = wake_spin_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(wake_spin_us, &wake_spin_ops, &wake_spin_us, 0644);
+MODULE_PARM_DESC(wake_spin_us,
+		 "how long a read may spin for the answer of a local node just woken, in us (0-1000; default "
+		 __stringify(KDIST_WAKE_SPIN_US) ")");
+
+/*
+ * Waits for a message spinning, for at most wake_spin_us, if this node's
+ * last write woke a local node's sleeping reader (kdist_node_await()) and
+ * while that reader is awake: its answer may be microseconds away, and a
+ * sleep then costs more than the wait, the wake-up of an idle CPU above
+ * all. The owner of a mutex is spun for the same way, while it runs. Stops
+ * as soon as the peer waits again (it is back on its wait queue: it read
+ * and did not answer), the peer closes, this CPU has another task to run
+ * or should reschedule, or a signal is pending. One spin per write.
+ * Returns whether something is queued.
+ */
+static bool wake_spin(struct kdist_node *node)
+{
+	unsigned int us = READ_ONCE(wake_spin_us);
+	struct kdist_node *peer;
+	bool ready = false;
+	u64 end;
+
+	lockdep_assert_held(&node->read_lock);
+	if (!READ_ONCE(node->awaited))
+		return false;
+	peer = xchg(&node->awaited, NULL);
+	if (!peer)
+		return false;
+	/* A node that asked for busy-polling has spun already. */
+	if (READ_ONCE(node->busy_poll_us))
+		us = 0;
+	end = local_clock() + (u64)us * NSEC_PER_USEC;
+	while (us) {
+		if (rxq_ready(node)) {
+			ready = true;
+			break;
+		}
+		/*
+		 * The peer waits again once it has taken our message and
+		 * sits on its wait queue with nothing queued: a reader that
+		 * was just woken is back on the queue for a moment, to look
+		 * at it. Unordered reads, hints only: a peer seen awake a
+		 * little late costs a little spin, and its answer wakes us
+		 * anyway.
+		 */
+		if ((waitqueue_active(&peer->wq) && !rxq_ready(peer)) ||
+		    READ_ONCE(peer->dead) ||
+		    need_resched() || !single_task_running() ||
+		    signal_pending(current) || local_clock() >= end)
+			break;
+		cpu_relax();
+	}
+	kdist_node_put(peer);
+	if (us) {
+		/* Written under read_lock, read by kdist_node_snapshot(). */
+		WRITE_ONCE(node->wake_spins, node->wake_spins + 1);
+		if (ready)
+			WRITE_ONCE(node->wake_spin_hits,
+				   node->wake_spin_hits + 1);
+	}
+	return ready;
+}
+
+/*
  * Reads whole messages and events into @to. Returns the bytes read,
  * -EAGAIN if nothing is queued and @nowait, -EMSGSIZE if the first message
  * does not fit (it stays queued), or -ERESTARTSYS on a signal.
@@ -582,7 +701,7 @@ ssize_t kdist_node_read(struct kdist_node *node, struct iov_iter *to,
 			ret = -EAGAIN;
 			if (nowait)
 				goto out;
-			if (busy_wait(node))
+			if (busy_wait(node) || wake_spin(node))
 				break;
 			/* Enqueue's wake-up orders the head's store for us. */
 			ret = wait_event_interruptible(node->wq,
@@ -596,6 +715,8 @@ ssize_t kdist_node_read(struct kdist_node *node, struct iov_iter *to,
 	if (ret > 0)
 		kdist_host_space_freed(node->host);
 out:
+	/* A read that did not wait leaves no spin for a later one. */
+	await_clear(node);
 	mutex_unlock(&node->read_lock);
 	return ret;
 }
@@ -694,6 +815,8 @@ static void ref_fill(struct kdist_node *node, struct kdist_node_ref *r)
 	r->stats[KDIST_NS_TX_MSGS] = atomic64_read(&node->tx_msgs);
 	r->stats[KDIST_NS_RX_MSGS] = atomic64_read(&node->rx_msgs);
 	r->stats[KDIST_NS_UNDELIVERABLE] = atomic64_read(&node->undeliverable);
+	r->stats[KDIST_NS_WAKE_SPINS] = READ_ONCE(node->wake_spins);
+	r->stats[KDIST_NS_WAKE_SPIN_HITS] = READ_ONCE(node->wake_spin_hits);
 }
 
 /*

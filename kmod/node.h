@@ -86,6 +86,12 @@ struct kdist_node {
 	struct mutex read_lock;
 	wait_queue_head_t wq;		/* readers and pollers */
 	u32 busy_poll_us;		/* KDIST_IOC_BUSY_POLL; lockless */
+	/*
+	 * The local node whose sleeping reader this node's last short write
+	 * woke, with a reference: the next read may wait for its answer
+	 * spinning (kdist_node_await()). xchg() only.
+	 */
+	struct kdist_node *awaited;
 	/* A freed small message, for the next to this node; xchg() only. */
 	struct kdist_msg *spare;
 	atomic_long_t tx_outstanding;	/* bytes of ours not yet consumed */
@@ -101,6 +107,8 @@ struct kdist_node {
 	atomic64_t tx_msgs;
 	atomic64_t rx_msgs;
 	atomic64_t undeliverable;
+	/* wake_spin() runs and its successes; under read_lock. */
+	u64 wake_spins, wake_spin_hits;
 };
 
 /* A copy of a node's identity, taken by kdist_node_snapshot(). */
@@ -164,7 +172,11 @@ struct kdist_node *kdist_node_lookup(struct kdist_host *host,
 void kdist_node_put(struct kdist_node *node);
 /* A message up to this size is copied fast enough to wake its reader first. */
 #define KDIST_PREWAKE_MAX	4096
-void kdist_node_prewake(struct kdist_node *node);
+/* wake_spin_us: its default, and its bound. */
+#define KDIST_WAKE_SPIN_US	100
+#define KDIST_WAKE_SPIN_MAX_US	1000
+bool kdist_node_prewake(struct kdist_node *node);
+void kdist_node_await(struct kdist_node *node, struct kdist_node *peer);
 int kdist_node_enqueue_within(struct kdist_node *node, struct kdist_msg *msg,
 			      size_t max);
 int kdist_node_enqueue(struct kdist_node *node, struct kdist_msg *msg,

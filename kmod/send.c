@@ -49,6 +49,8 @@ struct tx_batch {
 	struct tx_item *items;
 	unsigned int n, cap;
 	bool nowait;
+	/* The last local node whose sleeping reader route() woke. */
+	struct kdist_node *woke;
 	struct tx_item stack[TX_STACK_ITEMS];
 };
 
@@ -172,8 +174,9 @@ static int route(struct tx_batch *b)
 			if (it->local && it->hdr.type == KDIST_TX_MSG &&
 			    it->hdr.len <= KDIST_PREWAKE_MAX &&
 			    (!it->hdr.dst_creation ||
-			     it->hdr.dst_creation == it->local->creation))
-				kdist_node_prewake(it->local);
+			     it->hdr.dst_creation == it->local->creation) &&
+			    kdist_node_prewake(it->local))
+				b->woke = it->local;
 		} else {
 			it->link = kdist_link_lookup(host, it->dst.host);
 			if (!it->link)
@@ -464,6 +467,7 @@ ssize_t kdist_node_write(struct kdist_node *src, struct iov_iter *from,
 	b.items = b.stack;
 	b.n = 0;
 	b.cap = TX_STACK_ITEMS;
+	b.woke = NULL;
 	ret = parse(&b, from);
 	if (!ret)
 		ret = route(&b);
@@ -471,6 +475,9 @@ ssize_t kdist_node_write(struct kdist_node *src, struct iov_iter *from,
 		ret = queue_all(&b, from);
 		flush(&b);
 	}
+	/* Its reader works for us now: our next read may spin for it. */
+	if (ret > 0 && b.woke && b.woke != src)
+		kdist_node_await(src, b.woke);
 	unroute(&b);
 	if (b.items != b.stack)
 		kvfree(b.items);

@@ -1112,6 +1112,8 @@ static const char *const node_stat_names[__KDIST_NS_LAST] = {
 	[KDIST_NS_TX_MSGS] = "tx_msgs",
 	[KDIST_NS_RX_MSGS] = "rx_msgs",
 	[KDIST_NS_UNDELIVERABLE] = "undeliverable",
+	[KDIST_NS_WAKE_SPINS] = "wake_spins",
+	[KDIST_NS_WAKE_SPIN_HITS] = "wake_spin_hits",
 };
 
 static bool addr_attr_valid(const struct nlattr *addr)

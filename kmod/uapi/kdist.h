@@ -329,6 +329,8 @@ enum kdist_node_stat {
 	KDIST_NS_TX_MSGS,		/* messages sent */
 	KDIST_NS_RX_MSGS,		/* messages and events queued to it */
 	KDIST_NS_UNDELIVERABLE,		/* its messages reported undeliverable */
+	KDIST_NS_WAKE_SPINS,		/* reads that spun for a woken node */
+	KDIST_NS_WAKE_SPIN_HITS,	/* ... and got a message without sleeping */
 	__KDIST_NS_LAST
 };
 

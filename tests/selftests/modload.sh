@@ -6,7 +6,7 @@
 # namespace; an open /dev/kdist file must keep the module from unloading;
 # dmesg must stay clean (the VM runner also fails the test on any WARNING,
 # BUG or lockdep report). The proto_max parameter takes 1 and 2 and refuses
-# anything else, keeping its value.
+# anything else, keeping its value; so does wake_spin_us past 0..1000.
 #
 #   init netns ----- kdml-a (listening on 0.0.0.0:4370)
 #                |-- kdml-b
@@ -28,7 +28,7 @@ cleanup() { for ns in $NS; do ip netns del "$ns" 2>/dev/null; done; }
 trap cleanup EXIT
 
 echo "TAP version 13"
-echo "1..8"
+echo "1..9"
 lsmod | grep -q '^kdist ' || insmod "$MODULE"
 for ns in $NS; do ip netns add "$ns"; done
 check "three namespaces created" test "$(ip netns list | grep -c '^kdml-')" -eq 3
@@ -77,5 +77,25 @@ proto_max_ok() {
 	done
 }
 check "proto_max takes 1 and 2, refuses 0, 3 and junk" proto_max_ok
+
+# wake_spin_ok: the default 100, then 0 and 1000 taken, 1001, -1, x and ""
+# refused; the default put back.
+SPIN=/sys/module/kdist/parameters/wake_spin_us
+wake_spin_ok() {
+	local v
+	[ "$(cat "$SPIN")" = 100 ] || { echo "# default $(cat "$SPIN")"; return 1; }
+	for v in 0 1000; do
+		echo "$v" >"$SPIN" && [ "$(cat "$SPIN")" = "$v" ] ||
+			{ echo "# $v not taken"; return 1; }
+	done
+	for v in 1001 -1 x ""; do
+		if (echo "$v" >"$SPIN") 2>/dev/null; then
+			echo "# '$v' taken"; return 1
+		fi
+		[ "$(cat "$SPIN")" = 1000 ] || { echo "# '$v' changed it"; return 1; }
+	done
+	echo 100 >"$SPIN"
+}
+check "wake_spin_us takes 0 to 1000, refuses 1001 and junk" wake_spin_ok
 [ -n "$new" ] && echo "$new" | sed 's/^/# /'
 exit $failed

@@ -2,7 +2,8 @@
 /*
  * Nodes on one host through /dev/kdist: binding, sending, batching, every
  * error path of write(), stale-creation drops, in-band events, ping, node
- * listing, poll, backpressure, faulting reads and busy-polling reads. Each
+ * listing, poll, backpressure, faulting reads, busy-polling reads and the
+ * spin for a local answer (wake_spin_us). Each
  * test runs in its own network namespace, a fresh host named "h1".
  */
 #include <poll.h>
@@ -13,6 +14,7 @@
 #include <sys/mman.h>
 
 #include "kd_dev.h"
+#include "kd_net.h"
 #include "kd_nl.h"
 #include "kselftest_harness.h"
 
@@ -729,4 +731,217 @@ TEST_F_TIMEOUT(two, busy_poll_read, 60)
 	alarm(1);
 	EXPECT_EQ(-1, read(fd, r.buf, sizeof(r.buf)));
 	EXPECT_EQ(EINTR, errno);
+}
+
+#define WAKE_SPIN_PARAM	"/sys/module/kdist/parameters/wake_spin_us"
+
+/* Reads the module's wake_spin_us into *us: 0, or -1 with errno. */
+static int wake_spin_get(unsigned int *us)
+{
+	FILE *f = fopen(WAKE_SPIN_PARAM, "r");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%u", us) == 1;
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
+/* Sets the module's wake_spin_us: 0, or -1 with errno. */
+static int wake_spin_set(unsigned int us)
+{
+	char buf[16];
+	int fd, n, ok;
+
+	fd = open(WAKE_SPIN_PARAM, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	n = snprintf(buf, sizeof(buf), "%u", us);
+	ok = write(fd, buf, n) == n;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* Node b's side of the wake-spin tests, a thread of its own. */
+struct echo {
+	int fd;			/* b, blocking */
+	int rounds;		/* messages to answer */
+	int silent_ms;		/* > 0: answer the one message this late */
+	int cpu;		/* -1: not pinned */
+	pid_t tid;
+	int err;		/* 0, or the errno of what failed */
+	unsigned char buf[4096];
+};
+
+static void *echo_run(void *arg)
+{
+	struct echo *e = arg;
+	cpu_set_t set;
+	struct t_rx m;
+	uint32_t v;
+	size_t off;
+	ssize_t n;
+	int i;
+
+	__atomic_store_n(&e->tid, gettid(), __ATOMIC_RELEASE);
+	if (e->cpu >= 0) {
+		CPU_ZERO(&set);
+		CPU_SET(e->cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set)) {
+			e->err = errno;
+			return NULL;
+		}
+	}
+	for (i = 0; i < e->rounds; i++) {
+		n = read(e->fd, e->buf, sizeof(e->buf));
+		off = 0;
+		if (n < 0 || t_next(e->buf, n, &off, &m) != 1 ||
+		    m.rx->len != sizeof(v)) {
+			e->err = n < 0 ? errno : EBADMSG;
+			return NULL;
+		}
+		memcpy(&v, m.payload, sizeof(v));
+		if (e->silent_ms)
+			usleep(e->silent_ms * 1000);
+		if (t_send(e->fd, "a", 0, &v, sizeof(v)) < 0) {
+			e->err = errno;
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+/* Waits until thread @tid sleeps (state S in /proc); 0, or -1 after 5 s. */
+static int wait_asleep(pid_t tid)
+{
+	char path[64], stat[256], *p;
+	int i, fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	for (i = 0; i < 5000; i++) {
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			return -1;
+		n = read(fd, stat, sizeof(stat) - 1);
+		close(fd);
+		if (n < 0)
+			return -1;
+		stat[n] = 0;
+		/* "tid (comm) S ...": the state follows the last ')'. */
+		p = strrchr(stat, ')');
+		if (p && p[1] == ' ' && p[2] == 'S')
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
+
+/*
+ * Node a (blocking, on @cpu unless -1) sends @rounds numbers to b's echo
+ * and checks every answer; returns a's wake-spin counters after.
+ */
+static void ping_pong_spin(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(two) *self, struct echo *e, int rounds,
+			   int cpu, uint64_t *spins, uint64_t *hits)
+{
+	struct t_node_stat st;
+	unsigned char buf[4096];
+	cpu_set_t set, old;
+	pthread_t th;
+	struct t_rx m;
+	uint32_t i, v;
+	size_t off;
+	ssize_t n;
+
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(old), &old));
+	if (cpu >= 0) {
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	}
+	e->fd = self->b;
+	e->rounds = rounds;
+	e->tid = 0;
+	e->err = 0;
+	ASSERT_EQ(0, pthread_create(&th, NULL, echo_run, e));
+	for (i = 0; i < (uint32_t)rounds; i++) {
+		/* The first time, b must be asleep for a's write to wake. */
+		while (!i && !__atomic_load_n(&e->tid, __ATOMIC_ACQUIRE))
+			usleep(1000);
+		if (!i)
+			ASSERT_EQ(0, wait_asleep(e->tid));
+		ASSERT_LT(0, t_send(self->a, "b", 0, &i, sizeof(i)));
+		n = read(self->a, buf, sizeof(buf));
+		ASSERT_LT(0, n) TH_LOG("round %u: %s", i, strerror(errno));
+		off = 0;
+		ASSERT_EQ(1, t_next(buf, n, &off, &m));
+		ASSERT_TRUE(t_src_is(&m, "b@h1"));
+		memcpy(&v, m.payload, sizeof(v));
+		ASSERT_EQ(i, v);
+		/* One answer per message: nothing more is queued. */
+		ASSERT_EQ(0, t_next(buf, n, &off, &m));
+	}
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ASSERT_EQ(0, e->err) TH_LOG("echo: %s", strerror(e->err));
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(old), &old));
+	ASSERT_EQ(0, t_node_get("a", &st));
+	*spins = st.stats[KDIST_NS_WAKE_SPINS];
+	*hits = st.stats[KDIST_NS_WAKE_SPIN_HITS];
+}
+
+/*
+ * A node whose write woke another local node's sleeping reader spins for
+ * the answer in its next blocking read (wake_spin_us), on a CPU of its own,
+ * and gets it without sleeping; every answer arrives once, in order. With
+ * wake_spin_us at 0 no read spins. The counters of kdistctl node show
+ * tell both apart.
+ */
+TEST_F_TIMEOUT(two, wake_spin_answers, 120)
+{
+	uint64_t spins, hits, spins0, hits0;
+	unsigned int saved;
+	struct echo e = { .cpu = 1 };
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs: on one, the echo runs only once "
+			     "the spinning reader gives up the CPU");
+	ASSERT_EQ(0, wake_spin_get(&saved));
+	ASSERT_EQ(0, fcntl(self->a, F_SETFL, 0));
+	ASSERT_EQ(0, fcntl(self->b, F_SETFL, 0));
+	ASSERT_EQ(0, wake_spin_set(1000));
+	ping_pong_spin(_metadata, self, &e, 200, 0, &spins, &hits);
+	TH_LOG("wake_spin_us 1000: %llu of 200 reads spun, %llu got the answer spinning",
+	       (unsigned long long)spins, (unsigned long long)hits);
+	EXPECT_LE(1, spins);
+	EXPECT_LE(1, hits);
+	EXPECT_LE(hits, spins);
+	EXPECT_GE(200, spins);
+	ASSERT_EQ(0, wake_spin_set(0));
+	ping_pong_spin(_metadata, self, &e, 200, 0, &spins0, &hits0);
+	EXPECT_EQ(spins, spins0);
+	EXPECT_EQ(hits, hits0);
+	ASSERT_EQ(0, wake_spin_set(saved));
+}
+
+/*
+ * A woken node that reads and does not answer at once: the reader's spin
+ * ends and it sleeps, and the late answer still wakes it. The spin is
+ * counted, and not as a success.
+ */
+TEST_F_TIMEOUT(two, wake_spin_gives_up, 60)
+{
+	uint64_t spins, hits;
+	unsigned int saved;
+	struct echo e = { .cpu = -1, .silent_ms = 200 };
+
+	ASSERT_EQ(0, wake_spin_get(&saved));
+	ASSERT_EQ(0, fcntl(self->a, F_SETFL, 0));
+	ASSERT_EQ(0, fcntl(self->b, F_SETFL, 0));
+	ASSERT_EQ(0, wake_spin_set(1000));
+	ping_pong_spin(_metadata, self, &e, 1, -1, &spins, &hits);
+	EXPECT_EQ(1, spins);
+	EXPECT_EQ(0, hits);
+	ASSERT_EQ(0, wake_spin_set(saved));
 }
