@@ -19,6 +19,38 @@
 
 #include "uapi/kdist.h"
 
+/* t_param_set sets module parameter @name of kdist.ko: 0, or -1 (errno). */
+static inline int t_param_set(const char *name, unsigned int v)
+{
+	char path[128], buf[16];
+	int fd, n, ok;
+
+	snprintf(path, sizeof(path), "/sys/module/kdist/parameters/%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	n = snprintf(buf, sizeof(buf), "%u", v);
+	ok = write(fd, buf, n) == n;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* t_param_get reads module parameter @name into *v: 0, or -1 (errno). */
+static inline int t_param_get(const char *name, unsigned int *v)
+{
+	char path[128];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/sys/module/kdist/parameters/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%u", v) == 1;
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
 /* t_node opens /dev/kdist (flags added to O_RDWR) and binds @name. */
 static inline int t_node(const char *name, int flags, uint64_t *creation)
 {

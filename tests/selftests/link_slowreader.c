@@ -54,23 +54,6 @@
 
 static const char *const names[] = { "alpha", "beta" };
 
-#define PROTO_MAX_PARAM	"/sys/module/kdist/parameters/proto_max"
-
-/* Sets the module's proto_max: 0, or -1 with errno. */
-static int set_proto_max(int v)
-{
-	char buf[8];
-	int fd, n, ok;
-
-	fd = open(PROTO_MAX_PARAM, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	n = snprintf(buf, sizeof(buf), "%d", v);
-	ok = write(fd, buf, n) == n;
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 FIXTURE(sr) {
 	int a, a2, b, c;
 	uint64_t ca, cb;
@@ -96,7 +79,7 @@ FIXTURE_SETUP(sr)
 	self->wbuf = malloc(KDIST_TX_SIZE(16, MSG_LEN));
 	ASSERT_NE(NULL, self->rbuf);
 	ASSERT_NE(NULL, self->wbuf);
-	ASSERT_EQ(0, set_proto_max(variant->proto));
+	ASSERT_EQ(0, t_param_set("proto_max", variant->proto));
 	ASSERT_EQ(0, t_hosts_up(PFX, 2));
 	ASSERT_EQ(0, t_mesh_host(PFX, 0, names, TICK_MS, SESSION_MS));
 	self->a = t_node("na", O_NONBLOCK, &self->ca);
@@ -139,7 +122,7 @@ FIXTURE_TEARDOWN(sr)
 	free(self->rbuf);
 	free(self->wbuf);
 	t_hosts_down(PFX, 2);
-	set_proto_max(2);
+	t_param_set("proto_max", 2);
 }
 
 static unsigned char *payload(FIXTURE_DATA(sr) *self)

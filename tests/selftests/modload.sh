@@ -60,42 +60,28 @@ check "insmod again" insmod "$MODULE"
 new=$(dmesg | tail -n +"$((dmesg_before + 1))" | grep -E 'kdist' | grep -viE 'loaded|unloaded' || true)
 check "no unexpected kdist messages in dmesg" test -z "$new"
 
-# proto_max_ok: the default, then 1 and 2 taken, 0, 3, x and "" refused.
-PROTO=/sys/module/kdist/parameters/proto_max
-proto_max_ok() {
-	local v
-	[ "$(cat "$PROTO")" = 2 ] || { echo "# default $(cat "$PROTO")"; return 1; }
-	for v in 1 2; do
-		echo "$v" >"$PROTO" && [ "$(cat "$PROTO")" = "$v" ] ||
+# param_ok NAME DEFAULT "GOOD..." "BAD...": module parameter NAME reads
+# DEFAULT, takes each GOOD value, then refuses each BAD one and keeps the
+# last good value; DEFAULT is put back at the end.
+param_ok() {
+	local p=/sys/module/kdist/parameters/$1 def=$2 good=$3 bad=$4 v last
+	[ "$(cat "$p")" = "$def" ] || { echo "# default $(cat "$p")"; return 1; }
+	for v in $good; do
+		echo "$v" >"$p" && [ "$(cat "$p")" = "$v" ] ||
 			{ echo "# $v not taken"; return 1; }
+		last=$v
 	done
-	for v in 0 3 x ""; do
-		if (echo "$v" >"$PROTO") 2>/dev/null; then
+	for v in $bad ""; do
+		if (echo "$v" >"$p") 2>/dev/null; then
 			echo "# '$v' taken"; return 1
 		fi
-		[ "$(cat "$PROTO")" = 2 ] || { echo "# '$v' changed it"; return 1; }
+		[ "$(cat "$p")" = "$last" ] || { echo "# '$v' changed it"; return 1; }
 	done
+	echo "$def" >"$p"
 }
-check "proto_max takes 1 and 2, refuses 0, 3 and junk" proto_max_ok
-
-# wake_spin_ok: the default 100, then 0 and 1000 taken, 1001, -1, x and ""
-# refused; the default put back.
-SPIN=/sys/module/kdist/parameters/wake_spin_us
-wake_spin_ok() {
-	local v
-	[ "$(cat "$SPIN")" = 100 ] || { echo "# default $(cat "$SPIN")"; return 1; }
-	for v in 0 1000; do
-		echo "$v" >"$SPIN" && [ "$(cat "$SPIN")" = "$v" ] ||
-			{ echo "# $v not taken"; return 1; }
-	done
-	for v in 1001 -1 x ""; do
-		if (echo "$v" >"$SPIN") 2>/dev/null; then
-			echo "# '$v' taken"; return 1
-		fi
-		[ "$(cat "$SPIN")" = 1000 ] || { echo "# '$v' changed it"; return 1; }
-	done
-	echo 100 >"$SPIN"
-}
-check "wake_spin_us takes 0 to 1000, refuses 1001 and junk" wake_spin_ok
+check "proto_max takes 1 and 2, refuses 0, 3 and junk" \
+	param_ok proto_max 2 "1 2" "0 3 x"
+check "wake_spin_us takes 0 to 1000, refuses 1001 and junk" \
+	param_ok wake_spin_us 100 "0 1000" "1001 -1 x"
 [ -n "$new" ] && echo "$new" | sed 's/^/# /'
 exit $failed

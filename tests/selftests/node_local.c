@@ -3,8 +3,8 @@
  * Nodes on one host through /dev/kdist: binding, sending, batching, every
  * error path of write(), stale-creation drops, in-band events, ping, node
  * listing, poll, backpressure, faulting reads, busy-polling reads and the
- * spin for a local answer (wake_spin_us). Each
- * test runs in its own network namespace, a fresh host named "h1".
+ * spin for a local answer (wake_spin_us). Each test runs in its own
+ * network namespace, a fresh host named "h1".
  */
 #include <poll.h>
 #include <pthread.h>
@@ -733,36 +733,6 @@ TEST_F_TIMEOUT(two, busy_poll_read, 60)
 	EXPECT_EQ(EINTR, errno);
 }
 
-#define WAKE_SPIN_PARAM	"/sys/module/kdist/parameters/wake_spin_us"
-
-/* Reads the module's wake_spin_us into *us: 0, or -1 with errno. */
-static int wake_spin_get(unsigned int *us)
-{
-	FILE *f = fopen(WAKE_SPIN_PARAM, "r");
-	int ok;
-
-	if (!f)
-		return -1;
-	ok = fscanf(f, "%u", us) == 1;
-	fclose(f);
-	return ok ? 0 : -1;
-}
-
-/* Sets the module's wake_spin_us: 0, or -1 with errno. */
-static int wake_spin_set(unsigned int us)
-{
-	char buf[16];
-	int fd, n, ok;
-
-	fd = open(WAKE_SPIN_PARAM, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	n = snprintf(buf, sizeof(buf), "%u", us);
-	ok = write(fd, buf, n) == n;
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 /* Node b's side of the wake-spin tests, a thread of its own. */
 struct echo {
 	int fd;			/* b, blocking */
@@ -907,10 +877,10 @@ TEST_F_TIMEOUT(two, wake_spin_answers, 120)
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		SKIP(return, "needs two CPUs: on one, the echo runs only once "
 			     "the spinning reader gives up the CPU");
-	ASSERT_EQ(0, wake_spin_get(&saved));
+	ASSERT_EQ(0, t_param_get("wake_spin_us", &saved));
 	ASSERT_EQ(0, fcntl(self->a, F_SETFL, 0));
 	ASSERT_EQ(0, fcntl(self->b, F_SETFL, 0));
-	ASSERT_EQ(0, wake_spin_set(1000));
+	ASSERT_EQ(0, t_param_set("wake_spin_us", 1000));
 	ping_pong_spin(_metadata, self, &e, 200, 0, &spins, &hits);
 	TH_LOG("wake_spin_us 1000: %llu of 200 reads spun, %llu got the answer spinning",
 	       (unsigned long long)spins, (unsigned long long)hits);
@@ -918,11 +888,11 @@ TEST_F_TIMEOUT(two, wake_spin_answers, 120)
 	EXPECT_LE(1, hits);
 	EXPECT_LE(hits, spins);
 	EXPECT_GE(200, spins);
-	ASSERT_EQ(0, wake_spin_set(0));
+	ASSERT_EQ(0, t_param_set("wake_spin_us", 0));
 	ping_pong_spin(_metadata, self, &e, 200, 0, &spins0, &hits0);
 	EXPECT_EQ(spins, spins0);
 	EXPECT_EQ(hits, hits0);
-	ASSERT_EQ(0, wake_spin_set(saved));
+	ASSERT_EQ(0, t_param_set("wake_spin_us", saved));
 }
 
 /*
@@ -936,12 +906,12 @@ TEST_F_TIMEOUT(two, wake_spin_gives_up, 60)
 	unsigned int saved;
 	struct echo e = { .cpu = -1, .silent_ms = 200 };
 
-	ASSERT_EQ(0, wake_spin_get(&saved));
+	ASSERT_EQ(0, t_param_get("wake_spin_us", &saved));
 	ASSERT_EQ(0, fcntl(self->a, F_SETFL, 0));
 	ASSERT_EQ(0, fcntl(self->b, F_SETFL, 0));
-	ASSERT_EQ(0, wake_spin_set(1000));
+	ASSERT_EQ(0, t_param_set("wake_spin_us", 1000));
 	ping_pong_spin(_metadata, self, &e, 1, -1, &spins, &hits);
 	EXPECT_EQ(1, spins);
 	EXPECT_EQ(0, hits);
-	ASSERT_EQ(0, wake_spin_set(saved));
+	ASSERT_EQ(0, t_param_set("wake_spin_us", saved));
 }
