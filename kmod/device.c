@@ -179,6 +179,16 @@ static long busy_poll(struct file *file, u32 __user *arg)
 	return 0;
 }
 
+/* The spin of a blocking read, for a reader that waits elsewhere. */
+static long spin_wait(struct file *file)
+{
+	struct kdist_node *node = file_node(file);
+
+	if (!node)
+		return -ENOTCONN;
+	return kdist_node_spin_wait(node);
+}
+
 static long kdist_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	switch (cmd) {
@@ -190,6 +200,8 @@ static long kdist_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return self(file, (void __user *)arg);
 	case KDIST_IOC_BUSY_POLL:
 		return busy_poll(file, (u32 __user *)arg);
+	case KDIST_IOC_SPIN_WAIT:
+		return spin_wait(file);
 	default:
 		return -ENOTTY;
 	}

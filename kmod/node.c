@@ -627,10 +627,14 @@ MODULE_PARM_DESC(wake_spin_us,
  * while that reader is awake: its answer may be microseconds away, and a
  * sleep then costs more than the wait, the wake-up of an idle CPU above
  * all. The owner of a mutex is spun for the same way, while it runs. Stops
- * as soon as the peer waits again (it is back on its wait queue: it read
- * and did not answer), the peer closes, this CPU has another task to run
- * or should reschedule, or a signal is pending. One spin per write.
- * Returns whether something is queued.
+ * as soon as the peer waits again (it is back on its wait queue with
+ * nothing queued: it took our message and did not answer), the peer
+ * closes, this CPU has another task to run or should reschedule, or a
+ * signal is pending. Task work does not stop it (task_sigpending(), not
+ * signal_pending()): io_uring's completion of a read armed on this very
+ * node is task work, signalled by the answer's early wake-up, just before
+ * the answer is queued. One spin per write. Returns whether something is
+ * queued.
  */
 static bool wake_spin(struct kdist_node *node)
 {
@@ -665,7 +669,7 @@ static bool wake_spin(struct kdist_node *node)
 		if ((waitqueue_active(&peer->wq) && !rxq_ready(peer)) ||
 		    READ_ONCE(peer->dead) ||
 		    need_resched() || !single_task_running() ||
-		    signal_pending(current) || local_clock() >= end)
+		    task_sigpending(current) || local_clock() >= end)
 			break;
 		cpu_relax();
 	}
@@ -712,13 +716,33 @@ ssize_t kdist_node_read(struct kdist_node *node, struct iov_iter *to,
 		/* 0: a close emptied the queue between the two looks. */
 		ret = copy_out(node, to);
 	} while (!ret);
-	if (ret > 0)
+	if (ret > 0) {
 		kdist_host_space_freed(node->host);
+		/* What it read may be the answer: no spin for a later read. */
+		await_clear(node);
+	}
 out:
-	/* A read that did not wait leaves no spin for a later one. */
-	await_clear(node);
 	mutex_unlock(&node->read_lock);
 	return ret;
+}
+
+/*
+ * KDIST_IOC_SPIN_WAIT: the spin a blocking read would do before it sleeps,
+ * for a reader that waits in poll(), epoll or io_uring. Never sleeps.
+ * Returns 1 if something is queued, else 0; a node whose read_lock another
+ * reader holds is being read, and 0 sends the caller to its wait.
+ */
+int kdist_node_spin_wait(struct kdist_node *node)
+{
+	bool ready;
+
+	if (rxq_ready(node))
+		return 1;
+	if (!mutex_trylock(&node->read_lock))
+		return 0;
+	ready = busy_wait(node) || wake_spin(node);
+	mutex_unlock(&node->read_lock);
+	return ready;
 }
 
 /* Would @node's queue take @size more bytes, or is it closed? */

@@ -177,6 +177,7 @@ void kdist_node_put(struct kdist_node *node);
 #define KDIST_WAKE_SPIN_MAX_US	1000
 bool kdist_node_prewake(struct kdist_node *node);
 void kdist_node_await(struct kdist_node *node, struct kdist_node *peer);
+int kdist_node_spin_wait(struct kdist_node *node);
 int kdist_node_enqueue_within(struct kdist_node *node, struct kdist_msg *msg,
 			      size_t max);
 int kdist_node_enqueue(struct kdist_node *node, struct kdist_msg *msg,

@@ -282,6 +282,7 @@ struct kdi_txmeta {
 	uint32_t off;		/* start in the buffer, bytes */
 	uint32_t size;		/* KDIST_TX_SIZE of it */
 	uint64_t ref;		/* our ref to report failure to, or 0 */
+	bool local;		/* to a node of this host */
 };
 
 struct kdi_txbuf {
@@ -346,6 +347,13 @@ struct kd_node {
 	bool read_armed;		/* [loop] */
 	pthread_t read_owner;		/* [loop] the thread that armed it */
 	int rx_broken;			/* [loop] the read's hard error, or 0 */
+	/*
+	 * [loop] a message to a node of this host was written since the last
+	 * wait: it may have woken that node, whose answer the kernel then
+	 * spins for (KDIST_IOC_SPIN_WAIT in poll_wait()); spin_off once the
+	 * kernel does not know the ioctl.
+	 */
+	bool spin_hint, spin_off;
 	bool efd_armed;			/* [loop] */
 	uint64_t timer_at;		/* [loop] armed deadline (ns), 0: none */
 	struct __kernel_timespec timer_ts;	/* [loop] */

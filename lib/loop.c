@@ -29,6 +29,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "kd_int.h"
@@ -295,16 +296,16 @@ static int reap(struct kd_node *n)
  * io_uring_enter(). Leaves in *@timeout the time left to wait in the
  * ring (0: none, a completion is there or the time is up). 0 or -errno.
  *
- * Why: the device wakes its readers as a Unix socket does, with a
- * synchronous wake-up (the writer is about to sleep), so the scheduler
- * runs the reader on the writer's CPU. io_uring's own wake-up of a
- * waiting task is not synchronous, so two nodes ping-ponging on one host
- * tend to run on two CPUs and pay a cross-CPU wake-up per message;
- * poll(2) passes the hint on. The read still completes through the ring: its
- * completion is posted as this thread leaves poll(2). If the device is
- * readable before that completion is there, the rest of the wait is in
- * the ring (only the thread that armed the read runs its completion, so
- * any other thread waits in the ring from the start).
+ * Why: it was chosen when the device woke its readers as a Unix socket
+ * does, with a synchronous wake-up (the writer is about to sleep), a hint
+ * poll(2) passes on to the scheduler and io_uring's own wake-up does not.
+ * The device no longer uses the hint (kmod/node.c, wake_reader()). The
+ * read still completes through the ring: its completion is posted as this
+ * thread leaves poll(2). If the device is readable before that completion
+ * is there, the rest of the wait is in the ring (only the thread that
+ * armed the read runs its completion, so any other thread waits in the
+ * ring from the start). After a write, the kernel first spins for a local
+ * answer (KDIST_IOC_SPIN_WAIT), as in a blocking read of the device.
  */
 static int poll_wait(struct kd_node *n, int *timeout)
 {
@@ -326,6 +327,20 @@ static int poll_wait(struct kd_node *n, int *timeout)
 	if (!n->read_armed || n->fd < 0 ||
 	    !pthread_equal(n->read_owner, pthread_self()))
 		return 0;
+	/*
+	 * A write of ours may have woken a local node that is answering: the
+	 * kernel spins for the answer, as a blocking read() would, instead
+	 * of this thread sleeping (a sleep then costs the wake-up of an idle
+	 * CPU). Its completion is then in the ring, as after poll(2).
+	 */
+	if (n->spin_hint && !n->spin_off) {
+		n->spin_hint = false;
+		ret = ioctl(n->fd, KDIST_IOC_SPIN_WAIT);
+		if (ret == 1)
+			return 0;
+		if (ret < 0 && errno == ENOTTY)
+			n->spin_off = true;
+	}
 	if (timeout_ms > 0)
 		end = kdi_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	ret = poll(pfd, 2, timeout_ms);

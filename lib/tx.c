@@ -52,6 +52,14 @@ static int reserve(struct kdi_txbuf *b, size_t size)
 	return 0;
 }
 
+/* Is @dst ("node" or "node@host") a node of @n's own host? */
+static bool is_local(const struct kd_node *n, const char *dst)
+{
+	const char *at = strchr(dst, '@'), *mine = strchr(n->name, '@');
+
+	return !at || (mine && !strcmp(at, mine));
+}
+
 int kdi_tx_queue(struct kd_node *n, const char *dst, uint64_t dst_creation,
 		 uint16_t type, uint64_t cookie, const struct kdi_env *env,
 		 bool user)
@@ -92,6 +100,7 @@ int kdi_tx_queue(struct kd_node *n, const char *dst, uint64_t dst_creation,
 	b->meta[b->n].off = (uint32_t)b->len;
 	b->meta[b->n].size = (uint32_t)size;
 	b->meta[b->n].ref = cookie;
+	b->meta[b->n].local = is_local(n, dst);
 	b->n++;
 	b->len += size;
 	n->tx_bytes += size;
@@ -194,6 +203,9 @@ void kdi_tx_done(struct kd_node *n, int res)
 			left -= b->meta[i].size;
 			n->tx_bytes -= b->meta[i].size;
 			n->stats.tx_msgs++;
+			/* It may have woken a local node: see poll_wait(). */
+			if (b->meta[i].local)
+				n->spin_hint = true;
 		}
 		b->done = i;
 	} else if (res == -EAGAIN || res == -EINTR || res == -ECANCELED ||

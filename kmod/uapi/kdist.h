@@ -142,7 +142,16 @@
  * -ENOTCONN on an unbound file). The spin stops early when a signal is
  * pending or another task waits for the CPU; non-blocking reads, io_uring
  * and poll() never spin. It trades CPU time for latency, as the sockets'
- * SO_BUSY_POLL does. The device node is mode 0666:
+ * SO_BUSY_POLL does.
+ *
+ * KDIST_IOC_SPIN_WAIT is, for a node whose reader waits in poll(), epoll
+ * or io_uring, the spin a blocking read() would do before it sleeps: the
+ * node's busy-poll, or, after a write of the node that woke another local
+ * node's sleeping reader, a spin while that node is awake, for its answer
+ * (at most the module parameter wake_spin_us). It never sleeps. Returns 1
+ * if a message or event is queued, 0 if not (nothing to spin for, the spin
+ * gave up, or another reader holds the node), -ENOTCONN on an unbound
+ * file. The device node is mode 0666:
  * any local user may run a node, as any local user may open a TCP socket;
  * configuration stays behind CAP_NET_ADMIN on the netlink family.
  *
@@ -461,6 +470,7 @@ struct kdist_self {
 #define KDIST_IOC_NODES		_IOWR(KDIST_IOC_TYPE, 2, struct kdist_nodes)
 #define KDIST_IOC_SELF		_IOR(KDIST_IOC_TYPE, 3, struct kdist_self)
 #define KDIST_IOC_BUSY_POLL	_IOW(KDIST_IOC_TYPE, 4, __u32)
+#define KDIST_IOC_SPIN_WAIT	_IO(KDIST_IOC_TYPE, 5)
 
 /* The longest spin KDIST_IOC_BUSY_POLL takes, in microseconds. */
 #define KDIST_BUSY_POLL_MAX_US	10000

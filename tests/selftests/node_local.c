@@ -915,3 +915,84 @@ TEST_F_TIMEOUT(two, wake_spin_gives_up, 60)
 	EXPECT_EQ(0, hits);
 	ASSERT_EQ(0, t_param_set("wake_spin_us", saved));
 }
+
+/*
+ * KDIST_IOC_SPIN_WAIT, for readers that wait in poll() or io_uring: 1 when
+ * something is queued, 0 at once when this node's last write woke nobody,
+ * and after a write that woke a local node's sleeping reader a spin that
+ * returns 1 once that node answers. -ENOTCONN unbound.
+ */
+TEST_F_TIMEOUT(two, spin_wait_ioctl, 60)
+{
+	struct echo e = { .cpu = 1 };
+	uint32_t i, v, got = 0, spun = 0;
+	struct t_node_stat st;
+	unsigned char buf[4096];
+	unsigned int saved;
+	cpu_set_t set, old;
+	struct t_rx m;
+	pthread_t th;
+	size_t off;
+	ssize_t n;
+	int fd, ret;
+
+	fd = open("/dev/kdist", O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, ioctl(fd, KDIST_IOC_SPIN_WAIT));
+	EXPECT_EQ(ENOTCONN, errno);
+	close(fd);
+	/* Nothing written, nothing queued: 0. Something queued: 1. */
+	EXPECT_EQ(0, ioctl(self->a, KDIST_IOC_SPIN_WAIT));
+	ASSERT_LT(0, t_send(self->b, "a", 0, &got, sizeof(got)));
+	EXPECT_EQ(1, ioctl(self->a, KDIST_IOC_SPIN_WAIT));
+	ASSERT_LT(0, read(self->a, buf, sizeof(buf)));
+	/* A write to a node nobody waits on arms nothing: 0 at once. */
+	ASSERT_LT(0, t_send(self->a, "b", 0, &got, sizeof(got)));
+	EXPECT_EQ(0, ioctl(self->a, KDIST_IOC_SPIN_WAIT));
+	ASSERT_LT(0, read(self->b, buf, sizeof(buf)));
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs for the spin itself: on one, the "
+			     "echo runs only once the spinner gives up the CPU");
+	/* b's echo sleeps in read(); a's write wakes it, a spins. */
+	ASSERT_EQ(0, t_param_get("wake_spin_us", &saved));
+	ASSERT_EQ(0, t_param_set("wake_spin_us", 1000));
+	ASSERT_EQ(0, fcntl(self->b, F_SETFL, 0));
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(old), &old));
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	e.fd = self->b;
+	e.rounds = 50;
+	ASSERT_EQ(0, pthread_create(&th, NULL, echo_run, &e));
+	for (i = 0; i < 50; i++) {
+		while (!__atomic_load_n(&e.tid, __ATOMIC_ACQUIRE))
+			usleep(1000);
+		ASSERT_EQ(0, wait_asleep(e.tid));
+		ASSERT_LT(0, t_send(self->a, "b", 0, &i, sizeof(i)));
+		ret = ioctl(self->a, KDIST_IOC_SPIN_WAIT);
+		ASSERT_LE(0, ret);
+		spun += ret;
+		/* a is non-blocking: after a 1 the answer must be there. */
+		do {
+			n = read(self->a, buf, sizeof(buf));
+		} while (n < 0 && errno == EAGAIN && !ret && !usleep(1000));
+		ASSERT_LT(0, n) TH_LOG("round %u: %s", i, strerror(errno));
+		off = 0;
+		ASSERT_EQ(1, t_next(buf, n, &off, &m));
+		memcpy(&v, m.payload, sizeof(v));
+		ASSERT_EQ(i, v);
+		got++;
+	}
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ASSERT_EQ(0, e.err);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(old), &old));
+	ASSERT_EQ(0, t_param_set("wake_spin_us", saved));
+	ASSERT_EQ(0, t_node_get("a", &st));
+	TH_LOG("%u of 50 spins got the answer; node a counts %llu spins, %llu hits",
+	       spun, (unsigned long long)st.stats[KDIST_NS_WAKE_SPINS],
+	       (unsigned long long)st.stats[KDIST_NS_WAKE_SPIN_HITS]);
+	EXPECT_EQ(50, got);
+	EXPECT_LE(1, spun);
+	EXPECT_EQ(spun, st.stats[KDIST_NS_WAKE_SPIN_HITS]);
+	EXPECT_LE(spun, st.stats[KDIST_NS_WAKE_SPINS]);
+}
