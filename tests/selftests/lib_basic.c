@@ -4,7 +4,8 @@
  * node (without the kernel), between two nodes of one host, and across
  * hosts (batched writes, a lone message written at once, order kept, also
  * from several threads); registered names; ping; nodes(); rpc and its
- * errors; rpc served by worker threads.
+ * errors; rpc served by worker threads; the kernel's spin for a local
+ * answer, asked for by the loop.
  *
  *   kdlib-0 "alpha" 10.77.0.1: na, na2 --- bridge --- 10.77.0.2 "beta": nb
  */
@@ -459,6 +460,60 @@ TEST_F_TIMEOUT(two, rpc_workers_remote, 180)
 	EXPECT_EQ(0, c.err);
 	EXPECT_STREQ("rested", c.reply);
 	EXPECT_EQ(0, kd_node_stop(w));
+}
+
+/* Round trips from a's mailbox to @to's echo: 0, or the first error. */
+static int round_trips(struct kd_mailbox *mb, const struct kd_pid *to, int n)
+{
+	char text[16];
+	int i, err;
+
+	for (i = 0; i < n; i++) {
+		snprintf(text, sizeof(text), "rt%d", i);
+		err = kd_mailbox_send(mb, to, text, strlen(text));
+		if (!err)
+			err = t_recv_text(mb, text, REPLY_MS);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * A node's loop, after writing to another node of its host, asks the
+ * kernel to spin for the answer (KDIST_IOC_SPIN_WAIT) before it waits in
+ * poll(2): node na counts spins, and answers got spinning, in a local
+ * ping-pong; messages to a node of another host never make it spin.
+ */
+TEST_F_TIMEOUT(two, local_answer_spun, 180)
+{
+	struct t_node_stat s0, s1, s2;
+	struct kd_pid echo, recho;
+	uint64_t spins, hits;
+	unsigned int saved;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs: on one, the echo runs only once "
+			     "the spinning loop gives up the CPU");
+	ASSERT_EQ(0, t_enter(PFX "-0"));
+	ASSERT_EQ(0, t_param_get("wake_spin_us", &saved));
+	ASSERT_EQ(0, t_param_set("wake_spin_us", 1000));
+	ASSERT_EQ(0, kd_spawn(self->a2, &t_echo_ops, NULL, &echo));
+	ASSERT_EQ(0, kd_spawn(self->b, &t_echo_ops, NULL, &recho));
+	ASSERT_EQ(0, t_node_get("na", &s0));
+	ASSERT_EQ(0, round_trips(self->mb, &echo, 100));
+	ASSERT_EQ(0, t_node_get("na", &s1));
+	ASSERT_EQ(0, round_trips(self->mb, &recho, 50));
+	ASSERT_EQ(0, t_node_get("na", &s2));
+	ASSERT_EQ(0, t_param_set("wake_spin_us", saved));
+	spins = s1.stats[KDIST_NS_WAKE_SPINS] - s0.stats[KDIST_NS_WAKE_SPINS];
+	hits = s1.stats[KDIST_NS_WAKE_SPIN_HITS] -
+	       s0.stats[KDIST_NS_WAKE_SPIN_HITS];
+	TH_LOG("100 local round trips: %llu spins, %llu got the answer",
+	       (unsigned long long)spins, (unsigned long long)hits);
+	EXPECT_LE(1, spins);
+	EXPECT_LE(1, hits);
+	EXPECT_EQ(s1.stats[KDIST_NS_WAKE_SPINS], s2.stats[KDIST_NS_WAKE_SPINS]);
 }
 
 TEST_HARNESS_MAIN
