@@ -506,9 +506,17 @@ static void on_claim(struct kd_node *n, const struct kd_pid *from,
 		struct gl_claim *c = kdi_container_of(l, struct gl_claim, link);
 		struct kdi_gl_key mine = key_of(&c->pid, c->clock);
 
-		if (strcmp(c->name, name) || c->result)
+		if (strcmp(c->name, name) || c->result < 0 ||
+		    (c->result && c->yielded))
 			continue;
-		if (kdi_gl_cmp(&mine, &theirs) < 0) {
+		/*
+		 * A claim every voter accepted (result 1, not yielded)
+		 * commits as soon as its caller runs again: it holds the
+		 * name already. Skipping it let a second claim through in
+		 * that window, and both callers got 0 (lib_global basic,
+		 * once in some 25 runs).
+		 */
+		if (c->result || kdi_gl_cmp(&mine, &theirs) < 0) {
 			op = KDI_GL_NACK;
 		} else {
 			c->yielded = true;
