@@ -57,15 +57,8 @@ static unsigned int proto_max = KD_PROTO_VERSION_MAX;
 
 static int proto_max_set(const char *val, const struct kernel_param *kp)
 {
-	unsigned int v;
-	int err = kstrtouint(val, 0, &v);
-
-	if (err)
-		return err;
-	if (v < KD_PROTO_VERSION_MIN || v > KD_PROTO_VERSION_MAX)
-		return -ERANGE;
-	WRITE_ONCE(proto_max, v);
-	return 0;
+	return kdist_param_set_uint(val, kp, KD_PROTO_VERSION_MIN,
+				    KD_PROTO_VERSION_MAX);
 }
 
 static const struct kernel_param_ops proto_max_ops = {

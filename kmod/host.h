@@ -105,4 +105,9 @@ bool kdist_host_name_valid(const char *name);
 int kdist_host_init(void);
 void kdist_host_exit(void);
 
+struct kernel_param;
+/* main.c: an unsigned int module parameter's setter, within bounds. */
+int kdist_param_set_uint(const char *val, const struct kernel_param *kp,
+			 unsigned int min, unsigned int max);
+
 #endif /* _KDIST_HOST_H */

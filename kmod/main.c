@@ -14,6 +14,25 @@
 #include "link.h"
 #include "netlink.h"
 
+/*
+ * Sets the unsigned int module parameter of @kp from @val if it lies in
+ * [@min, @max], else -ERANGE, as netlink answers an integer out of range.
+ * WRITE_ONCE(): the parameters are read without a lock.
+ */
+int kdist_param_set_uint(const char *val, const struct kernel_param *kp,
+			 unsigned int min, unsigned int max)
+{
+	unsigned int v;
+	int err = kstrtouint(val, 0, &v);
+
+	if (err)
+		return err;
+	if (v < min || v > max)
+		return -ERANGE;
+	WRITE_ONCE(*(unsigned int *)kp->arg, v);
+	return 0;
+}
+
 static int __init kdist_init(void)
 {
 	int err;

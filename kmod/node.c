@@ -600,15 +600,7 @@ static unsigned int wake_spin_us = KDIST_WAKE_SPIN_US;
 
 static int wake_spin_set(const char *val, const struct kernel_param *kp)
 {
-	unsigned int v;
-	int err = kstrtouint(val, 0, &v);
-
-	if (err)
-		return err;
-	if (v > KDIST_WAKE_SPIN_MAX_US)
-		return -ERANGE;
-	WRITE_ONCE(wake_spin_us, v);
-	return 0;
+	return kdist_param_set_uint(val, kp, 0, KDIST_WAKE_SPIN_MAX_US);
 }
 
 static const struct kernel_param_ops wake_spin_ops = {
