@@ -3,8 +3,13 @@
  * Global names on one node with no device: register, whereis, send,
  * unregister and cleanup on exit; the conflict rule as a pure function;
  * and the heal, played by handing the node the envelopes another node
- * would send (a COMMIT of the same name) after a kernel nodeup event.
+ * would send (a COMMIT of the same name) after a kernel nodeup event; and
+ * the answer to a claim that meets one of ours every voter accepted, read
+ * from a socket that stands for the device.
  */
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "t_lib.h"
 #include "kd_svc.h"
 
@@ -321,6 +326,172 @@ static void heal_kill(void)
 	T_EQ(kd_node_stop(n), 0);
 }
 
+/* ---- a claim every voter accepted, before its caller commits ---- */
+
+/* One envelope the node wrote to its device, decoded. */
+struct sent {
+	char dst[KD_NODE_MAX];
+	struct kdi_env env;
+	uint64_t clock;		/* a global envelope's Lamport clock */
+};
+
+/*
+ * Runs @n's loop until it wrote @want global envelopes into the socket
+ * that stands for its device (@peer, the other end), and decodes them into
+ * @out (up to @max). Returns how many came, within 2 s.
+ */
+static int sent_globals(struct kd_node *n, int peer, struct sent *out,
+			int max, int want, unsigned char *buf, size_t cap)
+{
+	size_t len = 0, off;
+	int got = 0, i;
+	ssize_t r;
+
+	for (i = 0; i < 200 && got < want; i++) {
+		kd_node_run_once(n, 10);
+		r = recv(peer, buf + len, cap - len, MSG_DONTWAIT);
+		if (r > 0)
+			len += (size_t)r;
+		got = 0;
+		for (off = 0; off + sizeof(struct kdist_tx) <= len;) {
+			struct kdist_tx tx;
+			const unsigned char *d;
+
+			memcpy(&tx, buf + off, sizeof(tx));
+			if (off + KDIST_TX_SIZE(tx.dst_len, tx.len) > len)
+				break;
+			d = buf + off + sizeof(tx);
+			if (got < max) {
+				struct sent *s = &out[got];
+				struct kdi_rbuf rb;
+
+				memset(s, 0, sizeof(*s));
+				memcpy(s->dst, d, tx.dst_len);
+				if (kdi_env_decode(d + tx.dst_len, tx.len,
+						   &s->env) ||
+				    s->env.kind != KDI_ENV_GLOBAL)
+					return -1;
+				rb = (struct kdi_rbuf){ .p = s->env.payload,
+							.len = s->env.len };
+				s->clock = kdi_r_u64(&rb);
+			}
+			got++;
+			off += KDIST_TX_SIZE(tx.dst_len, tx.len);
+		}
+	}
+	return got;
+}
+
+/* Hands @n a CLAIM of @name from @src (@creation, serial 42). */
+static void claim_from(struct kd_node *n, const char *src, uint64_t creation,
+		       const char *name, uint64_t clock, uint64_t ref)
+{
+	struct kdi_wbuf w = { 0 };
+	struct kdi_env env = { .kind = KDI_ENV_GLOBAL,
+			       .reason = KDI_GL_CLAIM, .ref = ref };
+
+	kdi_w_u64(&w, clock);
+	kdi_w_u32(&w, 1);
+	kdi_w_str(&w, name);
+	kdi_w_u64(&w, 42);
+	env.payload = w.p;
+	env.len = (uint32_t)w.len;
+	T_EQ(kdi_env_check(&env), 0);
+	kdi_dispatch(n, src, creation, &env);
+	kdi_wbuf_free(&w);
+}
+
+/* Hands @n an ACK of its claim @ref from @src. [L] */
+static void ack_from(struct kd_node *n, const char *src, uint64_t creation,
+		     uint64_t clock, uint64_t ref)
+{
+	struct kdi_wbuf w = { 0 };
+	struct kdi_env env = { .kind = KDI_ENV_GLOBAL,
+			       .reason = KDI_GL_ACK, .ref = ref };
+
+	kdi_w_u64(&w, clock);
+	kdi_w_u32(&w, 0);
+	env.payload = w.p;
+	env.len = (uint32_t)w.len;
+	kdi_dispatch(n, src, creation, &env);
+	kdi_wbuf_free(&w);
+}
+
+struct reg_arg {
+	struct kd_node *n;
+	struct kd_pid pid;
+	int err;
+};
+
+static void *reg_thread(void *arg)
+{
+	struct reg_arg *a = arg;
+
+	a->err = kd_global_register(a->n, "race", &a->pid);
+	return NULL;
+}
+
+/*
+ * The caller of a claim that every voter has accepted has not yet run
+ * again to commit it when another node's claim of the same name comes
+ * in: that claim must get NACK, as for a held name, or both commit. The
+ * node's device is a socket here, so what it answers can be read.
+ */
+static void claim_accepted_holds(void)
+{
+	static unsigned char buf[64 * 1024];
+	struct sent out[4];
+	struct reg_arg ra;
+	struct kd_mailbox *a;
+	struct kd_node *n = NULL;
+	pthread_t th;
+	int sv[2], got, i, nack = 0, ack = 0;
+	uint64_t id, clock;
+
+	T_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	T_EQ(kdi_node_new("g", "thost", 4242, sv[0], &n), 0);
+	T_EQ(kdi_node_go(n, 0, false), 0);
+	event(n, "x@far", KDIST_EV_NODEUP, 500);
+	event(n, "y@far", KDIST_EV_NODEUP, 600);
+	T_EQ(kd_mailbox_open(n, &a), 0);
+	ra = (struct reg_arg){ n, *kd_mailbox_pid(a), 1 };
+	T_EQ(pthread_create(&th, NULL, reg_thread, &ra), 0);
+	/* Its CLAIM to x and to y: the caller now waits for answers. */
+	got = sent_globals(n, sv[1], out, 4, 2, buf, sizeof(buf));
+	T_EQ(got, 2);
+	if (got != 2)
+		return;
+	T_EQ(out[0].env.reason, KDI_GL_CLAIM);
+	T_EQ(out[1].env.reason, KDI_GL_CLAIM);
+	id = out[0].env.ref;
+	clock = out[0].clock;
+	/*
+	 * Under the node's lock, as its loop would: both accept, and y's own
+	 * claim (later by the clock: it loses the rule too) comes in before
+	 * the caller can run.
+	 */
+	pthread_mutex_lock(&n->lock);
+	ack_from(n, "x@far", 500, clock, id);
+	ack_from(n, "y@far", 600, clock, id);
+	claim_from(n, "y@far", 600, "race", clock + 1, 77);
+	pthread_mutex_unlock(&n->lock);
+	T_EQ(pthread_join(th, NULL), 0);
+	T_EQ(ra.err, 0);
+	/* The answer to y's claim 77. */
+	got = sent_globals(n, sv[1], out, 4, 1, buf, sizeof(buf));
+	for (i = 0; i < got && i < 4; i++) {
+		if (strcmp(out[i].dst, "y@far") || out[i].env.ref != 77)
+			continue;
+		nack += out[i].env.reason == KDI_GL_NACK;
+		ack += out[i].env.reason == KDI_GL_ACK;
+	}
+	T_EQ(nack, 1);
+	T_EQ(ack, 0);
+	T_EQ(kd_mailbox_close(a), 0);
+	T_EQ(kd_node_stop(n), 0);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	T_RUN(rule_cases);
@@ -329,5 +500,6 @@ int main(void)
 	T_RUN(args);
 	T_RUN(heal);
 	T_RUN(heal_kill);
+	T_RUN(claim_accepted_holds);
 	return t_done();
 }
