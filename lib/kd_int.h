@@ -109,6 +109,8 @@ bool kdi_name_ok(const char *s, size_t size);
 bool kdi_node_ok(const char *s);
 /* Is @pid well formed (node name, creation and serial non-zero)? */
 bool kdi_pid_ok(const struct kd_pid *pid);
+/* Are "name@host" nodes @a and @b on one host? False without a host. */
+bool kdi_same_host(const char *a, const char *b);
 
 /* ---- messages (msg.c) ---- */
 

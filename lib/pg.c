@@ -63,13 +63,9 @@ struct kdi_pg {
 
 int kdi_pg_distance(const char *self, const char *member)
 {
-	const char *a, *b;
-
 	if (!strcmp(self, member))
 		return 0;
-	a = strchr(self, '@');
-	b = strchr(member, '@');
-	return a && b && !strcmp(a, b) ? 1 : 2;
+	return kdi_same_host(self, member) ? 1 : 2;
 }
 
 static uint64_t group_key(const char *scope, const char *group)

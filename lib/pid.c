@@ -52,6 +52,13 @@ bool kdi_node_ok(const char *s)
 	return s && node_valid(s, strnlen(s, KD_NODE_MAX));
 }
 
+bool kdi_same_host(const char *a, const char *b)
+{
+	const char *ha = strchr(a, '@'), *hb = strchr(b, '@');
+
+	return ha && hb && !strcmp(ha, hb);
+}
+
 bool kdi_pid_ok(const struct kd_pid *pid)
 {
 	return pid && pid->creation && pid->serial &&

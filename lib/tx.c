@@ -55,9 +55,7 @@ static int reserve(struct kdi_txbuf *b, size_t size)
 /* Is @dst ("node" or "node@host") a node of @n's own host? */
 static bool is_local(const struct kd_node *n, const char *dst)
 {
-	const char *at = strchr(dst, '@'), *mine = strchr(n->name, '@');
-
-	return !at || (mine && !strcmp(at, mine));
+	return !strchr(dst, '@') || kdi_same_host(n->name, dst);
 }
 
 int kdi_tx_queue(struct kd_node *n, const char *dst, uint64_t dst_creation,
