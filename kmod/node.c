@@ -677,6 +677,16 @@ static bool wake_spin(struct kdist_node *node)
 }
 
 /*
+ * The spin a blocking read does before it sleeps, and all that
+ * KDIST_IOC_SPIN_WAIT does: the node's busy-poll, else the spin for the
+ * answer of a local node it woke. Returns whether something is queued.
+ */
+static bool spin_before_sleep(struct kdist_node *node)
+{
+	return busy_wait(node) || wake_spin(node);
+}
+
+/*
  * Reads whole messages and events into @to. Returns the bytes read,
  * -EAGAIN if nothing is queued and @nowait, -EMSGSIZE if the first message
  * does not fit (it stays queued), or -ERESTARTSYS on a signal.
@@ -697,7 +707,7 @@ ssize_t kdist_node_read(struct kdist_node *node, struct iov_iter *to,
 			ret = -EAGAIN;
 			if (nowait)
 				goto out;
-			if (busy_wait(node) || wake_spin(node))
+			if (spin_before_sleep(node))
 				break;
 			/* Enqueue's wake-up orders the head's store for us. */
 			ret = wait_event_interruptible(node->wq,
@@ -732,7 +742,7 @@ int kdist_node_spin_wait(struct kdist_node *node)
 		return 1;
 	if (!mutex_trylock(&node->read_lock))
 		return 0;
-	ready = busy_wait(node) || wake_spin(node);
+	ready = spin_before_sleep(node);
 	mutex_unlock(&node->read_lock);
 	return ready;
 }
