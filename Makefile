@@ -5,20 +5,26 @@
 #   make              build kmod/kdist.ko and the userspace parts
 #   make lib          libkdist (build/lib); make lib-check runs its tests
 #                     under ASan+UBSan, then lib-tsan (ThreadSanitizer)
-#   make check        install missing dependencies, build, run the unit
-#                     tests and fuzzers briefly, then boot the test VM and
-#                     run every selftest (T=name runs one selftest)
+#   make check        install missing dependencies, build (the module also
+#                     against newer kernel headers), run the unit tests and
+#                     fuzzers briefly, then boot the test VM and run every
+#                     selftest (T=name runs one selftest)
 #   make demo         the main job: boot the VM and run the cluster demo
 #   make vm-shell     an interactive shell in the test VM, module loaded
 #   make style        checkpatch over kmod/
 #   make install      install the module, the tools and the man pages
 #
 # KDIR selects the kernel build tree; by default the running kernel's, or
-# else the newest one installed (on a build machine that runs a different
-# kernel, that is Debian's linux-headers-amd64).
+# else that of the kernel the test VM boots (what linux-image-amd64 depends
+# on), or else the newest one installed. `make module-compat` builds the
+# module against every other installed tree (Debian's 6.12 headers, which
+# tools/install-deps.sh installs), so that it keeps compiling on newer
+# kernels.
 
-KVER ?= $(shell if [ -d /lib/modules/$$(uname -r)/build ]; then uname -r; \
-	else ls -1 /lib/modules 2>/dev/null | sort -V | tail -n 1; fi)
+KVER ?= $(shell k=$$(uname -r); [ -d /lib/modules/$$k/build ] || \
+	k=$$(bash tools/install-deps.sh --kver 2>/dev/null); \
+	[ -n "$$k" ] && [ -d /lib/modules/$$k/build ] || \
+	k=$$(ls -1 /lib/modules 2>/dev/null | sort -V | tail -n 1); echo $$k)
 KDIR ?= /lib/modules/$(KVER)/build
 PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 10
@@ -28,7 +34,7 @@ SRC_DIR := $(CURDIR)
 LINUX_SRC := $(SRC_DIR)/build/linux-source
 
 .PHONY: all module userspace tools lib lib-check lib-tsan selftests deps linux-source \
-	check unit fuzz vm-check demo vm-shell style install clean
+	check unit fuzz module-compat vm-check demo vm-shell style install clean
 
 all: module userspace
 
@@ -60,6 +66,9 @@ deps:
 linux-source:
 	@bash tests/vm/fetch-linux-source.sh
 
+module-compat:
+	bash tools/module-compat.sh
+
 unit:
 	$(MAKE) -C tests/unit check
 
@@ -71,6 +80,7 @@ vm-check: module selftests
 
 check: deps
 	$(MAKE) all
+	$(MAKE) module-compat
 	$(MAKE) unit
 	$(MAKE) fuzz
 	$(MAKE) lib-check

@@ -216,7 +216,6 @@ static const struct file_operations kdist_fops = {
 	.poll = kdist_poll,
 	.unlocked_ioctl = kdist_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
-	.llseek = no_llseek,
 };
 
 static ssize_t hosts_show(struct device *dev, struct device_attribute *attr,

@@ -31,6 +31,7 @@ readonly PACKAGES=(
 	build-essential      # gcc, make, libc headers
 	pkg-config
 	linux-headers-amd64  # to build kmod/kdist.ko out of tree
+	linux-headers-6.12-amd64  # a newer kernel: make module-compat
 	linux-image-amd64    # the kernel the test VM boots
 	liburing-dev
 	libmnl-dev
