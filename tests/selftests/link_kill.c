@@ -2,9 +2,8 @@
 /*
  * A node's process dies (G4): a process on host beta binds node "victim"
  * and is killed with SIGKILL. The kernel closes its file, and node na on
- * host alpha must hear nodedown (reason closed) at once: the target is
- * 500 ms, asserted with slack for emulation (2000 ms), and the measured
- * time is logged. The tick time is 5 s here, so a tick timeout cannot be
+ * host alpha must hear nodedown (reason closed) at once: within 500 ms of
+ * the guest's clock, asserted each round, and the measured time is logged. The tick time is 5 s here, so a tick timeout cannot be
  * what tells alpha; nor may the link be reported unreachable.
  *
  *   kdki-0 "alpha" na --- bridge --- victim (a child process) "beta" kdki-1
@@ -20,9 +19,11 @@
 #define TICK_MS		5000
 #define SESSION_MS	30000
 #define UP_MS		30000
-/* The target, and what emulation is allowed, in ms. */
+/*
+ * The issue's bound on emulated time: the guest's clock is the emulated
+ * one, so it is asserted as it stands (the runs saw 2-5 ms).
+ */
 #define TARGET_MS	500
-#define LIMIT_MS	2000
 #define ROUNDS		5
 #define RBUF_LEN	(1 << 16)
 
@@ -127,7 +128,7 @@ TEST_F_TIMEOUT(kl, sigkill_reported_at_once, 240)
 {
 	uint64_t creation, t_kill, ms, worst = 0, sum = 0;
 	struct t_link l0, l;
-	int r, up, down, over = 0;
+	int r, up, down;
 	pid_t pid;
 
 	for (r = 0; r < ROUNDS; r++) {
@@ -150,16 +151,14 @@ TEST_F_TIMEOUT(kl, sigkill_reported_at_once, 240)
 		TH_LOG("round %d: nodedown %llu ms after SIGKILL", r,
 		       (unsigned long long)ms);
 		EXPECT_EQ(KDIST_DOWN_CLOSED, self->aev.e[down].ev.reason);
-		EXPECT_GE(LIMIT_MS, ms);
-		if (ms > TARGET_MS)
-			over++;
+		EXPECT_GE(TARGET_MS, ms);
 		if (ms > worst)
 			worst = ms;
 		sum += ms;
 	}
-	TH_LOG("nodedown after SIGKILL: mean %llu ms, worst %llu ms, %d of %d over the %d ms target",
+	TH_LOG("nodedown after SIGKILL: mean %llu ms, worst %llu ms (bound %d ms)",
 	       (unsigned long long)(sum / ROUNDS), (unsigned long long)worst,
-	       over, ROUNDS, TARGET_MS);
+	       TARGET_MS);
 	t_evlog_print("na", &self->aev, self->t0);
 	ASSERT_EQ(0, t_link_get_in(NS_A, "beta", &l));
 	t_link_print("alpha", &l);
