@@ -130,6 +130,28 @@ TEST(self_ioctl)
 	close(fd);
 }
 
+/*
+ * A node is a stream: lseek, pread and pwrite fail with -ESPIPE (the file
+ * is stream_open()ed and has no .llseek, on 6.1 as on kernels without
+ * no_llseek).
+ */
+TEST(not_seekable)
+{
+	char buf[64];
+	int fd;
+
+	fresh_host(_metadata);
+	fd = t_node("me", 0, NULL);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, lseek(fd, 0, SEEK_SET));
+	EXPECT_EQ(ESPIPE, errno);
+	EXPECT_EQ(-1, pread(fd, buf, sizeof(buf), 0));
+	EXPECT_EQ(ESPIPE, errno);
+	EXPECT_EQ(-1, pwrite(fd, buf, sizeof(buf), 0));
+	EXPECT_EQ(ESPIPE, errno);
+	close(fd);
+}
+
 TEST_F(two, send_and_receive)
 {
 	const char *addrs[] = { "b", "b@h1" };
@@ -602,7 +624,6 @@ TEST_F_TIMEOUT(two, blocking_write_sleeps_for_room, 60)
 	free(wbuf);
 }
 
-TEST_HARNESS_MAIN
 
 /*
  * A read whose buffer faults part-way returns the messages copied before
@@ -996,3 +1017,5 @@ TEST_F_TIMEOUT(two, spin_wait_ioctl, 60)
 	EXPECT_EQ(spun, st.stats[KDIST_NS_WAKE_SPIN_HITS]);
 	EXPECT_LE(spun, st.stats[KDIST_NS_WAKE_SPINS]);
 }
+
+TEST_HARNESS_MAIN
