@@ -135,10 +135,14 @@ static int recv_all(struct socket *sock, u8 *buf, u32 len)
 	return ret == len ? 0 : -ECONNRESET;
 }
 
-/* Reads one handshake frame of type @want into @p; returns its length. */
-static int recv_frame(struct socket *sock, u8 want, u8 *p)
+/*
+ * Reads one handshake frame of type @want into @p, of @cap bytes; returns
+ * its length. The type and length are checked before any payload is read:
+ * a peer that has not authenticated yet chooses both.
+ */
+static int recv_frame(struct socket *sock, u8 want, u8 *p, size_t cap)
 {
-	u8 hdr[KD_FRAME_HDR_LEN];
+	u8 hdr[KD_FRAME_HDR_LEN], close[KD_FRAME_CLOSE_LEN];
 	struct kd_frame_hdr h;
 	u16 reason;
 	int err;
@@ -147,17 +151,22 @@ static int recv_frame(struct socket *sock, u8 want, u8 *p)
 	if (err)
 		return err;
 	if (kd_frame_decode_hdr(hdr, sizeof(hdr), &h) <= 0 ||
-	    h.version != KD_PROTO_VERSION_FIRST || h.len > HS_PAYLOAD_MAX)
+	    h.version != KD_PROTO_VERSION_FIRST)
+		return -EPROTO;
+	if (h.type == KD_FRAME_T_CLOSE) {
+		if (h.len > sizeof(close))
+			return -EPROTO;
+		err = recv_all(sock, close, h.len);
+		if (err)
+			return err;
+		if (kd_frame_decode_close(close, h.len, h.len, &reason) <= 0)
+			return -EPROTO;
+		return reason == KD_CLOSE_DUP_CONN ? -EALREADY : -ECONNREFUSED;
+	}
+	if (h.type != want || h.len > cap)
 		return -EPROTO;
 	err = recv_all(sock, p, h.len);
-	if (err)
-		return err;
-	if (h.type == KD_FRAME_T_CLOSE &&
-	    kd_frame_decode_close(p, h.len, h.len, &reason) > 0)
-		return reason == KD_CLOSE_DUP_CONN ? -EALREADY : -ECONNREFUSED;
-	if (h.type != want)
-		return -EPROTO;
-	return h.len;
+	return err ? err : h.len;
 }
 
 static void send_close(struct socket *sock, u16 reason)
@@ -228,7 +237,7 @@ static int hello(struct hs *hs)
 	len = send_frame(hs->sock, KD_FRAME_T_HELLO, p, len);
 	if (len)
 		return len;
-	len = recv_frame(hs->sock, KD_FRAME_T_HELLO, p);
+	len = recv_frame(hs->sock, KD_FRAME_T_HELLO, p, sizeof(p));
 	if (len < 0)
 		return len;
 	if (kd_hs_decode_hello(p, len, len, &hs->theirs) <= 0)
@@ -314,7 +323,7 @@ static int authenticate(struct hs *hs, struct sockaddr_storage *from)
 	err = send_frame(hs->sock, KD_FRAME_T_AUTH, p, len);
 	if (err)
 		return err;
-	len = recv_frame(hs->sock, KD_FRAME_T_AUTH, p);
+	len = recv_frame(hs->sock, KD_FRAME_T_AUTH, p, sizeof(p));
 	if (len < 0)
 		return len;
 	if (kd_hs_decode_auth(p, len, len, &hs->peer_auth) <= 0)
@@ -353,7 +362,7 @@ static int handshake(struct hs *hs)
 	err = len < 0 ? len : send_frame(hs->sock, KD_FRAME_T_AUTH_OK, p, len);
 	if (err)
 		return err;
-	len = recv_frame(hs->sock, KD_FRAME_T_AUTH_OK, p);
+	len = recv_frame(hs->sock, KD_FRAME_T_AUTH_OK, p, sizeof(p));
 	if (len < 0)
 		return len;
 	if (kd_hs_decode_auth_ok(p, len, len, &peer_mode) <= 0)
