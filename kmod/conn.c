@@ -29,6 +29,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <crypto/hash.h>
+#include <linux/jhash.h>
 #include <linux/moduleparam.h>
 #include <linux/net.h>
 #include <linux/random.h>
@@ -44,6 +45,13 @@
 
 /* How long a connect or a whole handshake may take, in ms. */
 #define KDIST_CONN_TIMEOUT_MS	3000
+/*
+ * A peer's refused handshakes are logged once per this many jiffies: one
+ * line tells the operator, and a peer retrying with a wrong secret every
+ * few seconds (capped backoff) does not flood the log. The counters
+ * (KDIST_LS_AUTH_FAILURES, KDIST_A_AUTH_FAILURES) count every one.
+ */
+#define KDIST_AUTH_LOG_INTERVAL	(600 * HZ)
 /* Biggest handshake payload (a HELLO), in bytes. */
 #define HS_PAYLOAD_MAX		KD_HS_HELLO_MAX
 
@@ -252,6 +260,53 @@ static int hello(struct hs *hs)
 	return 0;
 }
 
+/*
+ * Counts a refused handshake of @link's peer and says whether to log it:
+ * the first refusal since the peer last authenticated, or since
+ * KDIST_AUTH_LOG_INTERVAL, is logged; the others are only counted.
+ */
+static bool auth_log_due(struct kdist_link *link)
+{
+	unsigned long now = jiffies ?: 1, last = READ_ONCE(link->auth_logged);
+
+	atomic64_inc(&link->auth_failures);
+	if (last && time_before(now, last + KDIST_AUTH_LOG_INTERVAL))
+		return false;
+	return cmpxchg(&link->auth_logged, last, now) == last;
+}
+
+/*
+ * The same for an address that named a host with no link here: true if
+ * it was not logged in the last KDIST_AUTH_LOG_INTERVAL.
+ */
+static bool stranger_log_due(struct kdist_host *host,
+			     const struct sockaddr_storage *from)
+{
+	unsigned long now = jiffies ?: 1;
+	u32 key;
+	int slot;
+	bool due;
+
+	if (from->ss_family == AF_INET6)
+		key = jhash(&((const struct sockaddr_in6 *)from)->sin6_addr,
+			    sizeof(struct in6_addr), 0);
+	else
+		key = jhash_1word(((const struct sockaddr_in *)from)->sin_addr.s_addr,
+				  0);
+	slot = key % KDIST_STRANGERS;
+	spin_lock(&host->strangers_lock);
+	due = host->strangers[slot].key != key ||
+	      !host->strangers[slot].logged ||
+	      time_after_eq(now, host->strangers[slot].logged +
+				 KDIST_AUTH_LOG_INTERVAL);
+	if (due) {
+		host->strangers[slot].key = key;
+		host->strangers[slot].logged = now;
+	}
+	spin_unlock(&host->strangers_lock);
+	return due;
+}
+
 /* Finds the link of the peer that said HELLO, and settles a dial race. */
 static int pick_link(struct hs *hs, struct sockaddr_storage *from)
 {
@@ -262,8 +317,9 @@ static int pick_link(struct hs *hs, struct sockaddr_storage *from)
 	hs->link = kdist_link_lookup(host, hs->theirs.name);
 	if (!hs->link) {
 		atomic64_inc(&host->auth_failures);
-		pr_warn_ratelimited("connection attempt from disallowed host %pISpc: unknown host name %s\n",
-				    from, hs->theirs.name);
+		if (stranger_log_due(host, from))
+			pr_warn("%s: connection attempt from disallowed host %pISc: unknown host name %s\n",
+				hs->mine.name, from, hs->theirs.name);
 		/* Announced as a wrong secret is: the name it claimed. */
 		kdist_netlink_notify_auth(host, hs->theirs.name,
 					  hs->theirs.incarnation);
@@ -284,16 +340,23 @@ static int pick_link(struct hs *hs, struct sockaddr_storage *from)
 
 static void auth_failed(struct hs *hs, struct sockaddr_storage *from, int err)
 {
+	struct kdist_link *link = hs->link;
+
 	atomic64_inc(&hs->host->auth_failures);
-	if (err == -ENOKEY)
-		pr_warn_ratelimited("no cluster secret set: cannot authenticate %s\n",
-				    hs->theirs.name);
+	if (!auth_log_due(link))
+		;	/* logged a moment ago, and counted */
+	else if (err == -ENOKEY)
+		pr_warn("%s: no cluster secret set: cannot authenticate %s (refusal %lld of this peer)\n",
+			hs->mine.name, hs->theirs.name,
+			atomic64_read(&link->auth_failures));
 	else if (hs->dir == KD_HS_DIR_ACCEPTOR)
-		pr_warn_ratelimited("connection attempt from disallowed host %pISpc (%s): authentication failed\n",
-				    from, hs->theirs.name);
+		pr_warn("%s: connection attempt from disallowed host %pISc (%s): authentication failed (refusal %lld of this peer)\n",
+			hs->mine.name, from, hs->theirs.name,
+			atomic64_read(&link->auth_failures));
 	else
-		pr_warn_ratelimited("host %s at %pISpc failed authentication\n",
-				    hs->theirs.name, from);
+		pr_warn("%s: host %s at %pISc failed authentication (refusal %lld of this peer)\n",
+			hs->mine.name, hs->theirs.name, from,
+			atomic64_read(&link->auth_failures));
 	kdist_netlink_notify_auth(hs->host, hs->theirs.name,
 				  hs->theirs.incarnation);
 	send_close(hs->sock, KD_CLOSE_AUTH);
@@ -386,6 +449,8 @@ static u64 new_sid(const struct hs *hs)
 /* Gives the socket of a finished handshake to its link. */
 static void install(struct hs *hs)
 {
+	/* The peer proved itself: its next refusal is news again. */
+	WRITE_ONCE(hs->link->auth_logged, 0);
 	kdist_link_install(hs->link, hs->sock, hs->gen, hs->theirs.incarnation,
 			   hs->resume ? hs->sid : new_sid(hs),
 			   hs->peer_auth.rcv_last, hs->resume, hs->restarted,
@@ -555,6 +620,7 @@ void kdist_conn_host_init(struct kdist_host *host)
 	init_waitqueue_head(&host->conns_wq);
 	host->conns_closing = false;
 	atomic64_set(&host->auth_failures, 0);
+	spin_lock_init(&host->strangers_lock);
 }
 
 /*

@@ -43,6 +43,9 @@ struct kdist_conf {
 	u32 session_timeout_ms;
 };
 
+/* Slots for the refused addresses a host remembers, to log each once. */
+#define KDIST_STRANGERS		16
+
 struct kdist_host {
 	struct net *net;
 	/* Random, new each time this state is created. Never changes after. */
@@ -91,6 +94,19 @@ struct kdist_host {
 	wait_queue_head_t conns_wq;
 	/* Connections refused for failing authentication. */
 	atomic64_t auth_failures;
+	/* Messages left unread in the queue of a node when it closed. */
+	atomic64_t dropped_unread;
+	/*
+	 * Addresses that claimed a host name with no link here, logged once
+	 * per KDIST_AUTH_LOG_INTERVAL each (conn.c); a slot by the hash of
+	 * the address, so a collision costs at most an extra line.
+	 * Protects strangers. Process context only.
+	 */
+	spinlock_t strangers_lock;
+	struct {
+		u32 key;
+		unsigned long logged;	/* jiffies; 0 = free */
+	} strangers[KDIST_STRANGERS];
 };
 
 struct kdist_host *kdist_host_get(const struct net *net);

@@ -2651,6 +2651,7 @@ int kdist_link_dump(struct kdist_link *link, struct sk_buff *skb)
 	stats[KDIST_LS_QUEUED_BYTES] = atomic64_read(&link->queued);
 	stats[KDIST_LS_QUEUED_FRAMES] = kd_seq_tx_queued(&link->tx);
 	stats[KDIST_LS_TX_MSGS] = atomic64_read(&link->tx_msgs);
+	stats[KDIST_LS_AUTH_FAILURES] = atomic64_read(&link->auth_failures);
 	state = uapi_state(link->fsm.state);
 	inc = link->peer_inc;
 	version = link->version;

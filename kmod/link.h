@@ -95,6 +95,15 @@ struct kdist_link {
 	atomic64_t queued;
 	/* Messages queued by writers (KDIST_LS_TX_MSGS); no lock needed. */
 	atomic64_t tx_msgs;
+	/*
+	 * Handshakes of this peer refused for authentication
+	 * (KDIST_LS_AUTH_FAILURES), and how conn.c logs them: once per
+	 * KDIST_AUTH_LOG_INTERVAL, auth_logged being the jiffies of the
+	 * last line (0: none since the peer last authenticated). Atomics
+	 * and cmpxchg() only.
+	 */
+	atomic64_t auth_failures;
+	unsigned long auth_logged;
 
 	/*
 	 * Protects flows and flow_due; taken with bottom halves off, from

@@ -1105,6 +1105,7 @@ static const char *const link_stat_names[__KDIST_LS_LAST] = {
 	[KDIST_LS_RX_MSGS] = "rx_msgs",
 	[KDIST_LS_FLOW_HOLDS] = "flow_holds",
 	[KDIST_LS_FLOW_HELD] = "flow_held",
+	[KDIST_LS_AUTH_FAILURES] = "auth_failures",
 };
 
 /* The keys of the node counters in JSON output. */
@@ -1907,6 +1908,7 @@ static const struct stat_line link_lines[] = {
 		       { KDIST_LS_DROP_NO_NODE, "", " (no such node)" },
 		       { KDIST_LS_DROP_STALE, "", " (stale creation)" } } },
 	{ "protocol errors", { { KDIST_LS_PROTO_ERRORS, "", "" } } },
+	{ "auth failures", { { KDIST_LS_AUTH_FAILURES, "", "" } } },
 	{ "flow control", { { KDIST_LS_FLOW_HOLDS, "", " nodes held back" },
 			    { KDIST_LS_FLOW_HELD, "held by the peer ", "" } } },
 };

@@ -327,6 +327,7 @@ enum kdist_link_stat {
 	KDIST_LS_RX_MSGS,		/* messages delivered */
 	KDIST_LS_FLOW_HOLDS,		/* nodes here held back: NODE_XOFF sent */
 	KDIST_LS_FLOW_HELD,		/* NODE_XOFF received from the peer */
+	KDIST_LS_AUTH_FAILURES,		/* handshakes refused: authentication */
 	__KDIST_LS_LAST
 };
 
