@@ -184,8 +184,13 @@ static int route(struct tx_batch *b)
 			/* Kept for queue_remote(): one look per message. */
 			it->known = kdist_link_known_node(it->link, it->dst.node,
 							  it->hdr.dst_creation);
+			/*
+			 * Unknown by name: the peer has no such node, or
+			 * there is no session to know its nodes by.
+			 */
 			if (!it->hdr.dst_creation && it->known < 0)
-				return -ENOENT;
+				return READ_ONCE(it->link->in_session) ?
+				       -ENOENT : -EHOSTDOWN;
 		}
 	}
 	return 0;

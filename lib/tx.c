@@ -12,9 +12,9 @@
  * written again.
  *
  * The kernel checks a whole write before queueing any of it, and refuses
- * all of it for one bad destination (-ENOENT, -EHOSTUNREACH, ...). Then the
- * buffer is written one message a write, so that only the bad message
- * fails; its owner hears of it through kdi_undeliverable().
+ * all of it for one bad destination (-ENOENT, -EHOSTUNREACH, -EHOSTDOWN,
+ * ...). Then the buffer is written one message a write, so that only the
+ * bad message fails; its owner hears of it through kdi_undeliverable().
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -179,8 +179,8 @@ static void fail_one(struct kd_node *n, struct kdi_txbuf *b, uint32_t i,
 /* Errors for which the kernel refused the whole write for one message. */
 static bool batch_error(int res)
 {
-	return res == -ENOENT || res == -EHOSTUNREACH || res == -EINVAL ||
-	       res == -EMSGSIZE;
+	return res == -ENOENT || res == -EHOSTUNREACH || res == -EHOSTDOWN ||
+	       res == -EINVAL || res == -EMSGSIZE;
 }
 
 void kdi_tx_done(struct kd_node *n, int res)

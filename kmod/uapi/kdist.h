@@ -167,6 +167,9 @@
  *   -ENOENT    a destination on this host has no node of that name;
  *              nothing is sent
  *   -EHOSTUNREACH a destination host has no link; nothing is sent
+ *   -EHOSTDOWN a destination host, named without a creation, has a link
+ *              but no session (never up yet, or its session ended), so
+ *              none of its nodes is known; nothing is sent
  *   -ENOTCONN  the file is not bound
  *
  * Then the messages are queued in order. If the queues cannot take them
