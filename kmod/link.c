@@ -1015,9 +1015,27 @@ static void announce_local_nodes(struct kdist_link *link)
 	kdist_link_kick(link);
 }
 
+static u32 uapi_state(int state)
+{
+	switch (state) {
+	case KD_FSM_CONNECTING:
+		return KDIST_LINK_CONNECTING;
+	case KD_FSM_ESTABLISHED:
+		return KDIST_LINK_UP;
+	case KD_FSM_UNREACHABLE:
+		return KDIST_LINK_UNREACHABLE;
+	case KD_FSM_DEAD:
+		return KDIST_LINK_DOWN;
+	default:
+		return KDIST_LINK_IDLE;
+	}
+}
+
+/* A link event for the events group, with the link's state after it. */
 static void notify(struct kdist_link *link, u32 event, int fsm_reason)
 {
-	kdist_netlink_notify_link(link, event, down_reason(fsm_reason));
+	kdist_netlink_notify_link(link, event, down_reason(fsm_reason),
+				  uapi_state(link->fsm.state));
 }
 
 static void apply(struct kdist_link *link, int act)
@@ -1080,6 +1098,14 @@ static void link_evt(struct kdist_link *link, int evt)
 				    kd_fsm_state_name(link->fsm.state));
 	} else {
 		apply(link, act);
+		/*
+		 * Every change of the state kdistctl shows is an event: the
+		 * ones the actions above did not announce (to and from
+		 * connecting, idle or down) are KDIST_EVENT_LINK_STATE.
+		 */
+		if (!(act & KD_FSM_A_NOTIFY_ANY) &&
+		    uapi_state(old) != uapi_state(link->fsm.state))
+			notify(link, KDIST_EVENT_LINK_STATE, link->fsm.reason);
 	}
 	rx_set_live(link);
 }
@@ -2613,22 +2639,6 @@ void kdist_link_list_nodes(struct kdist_host *host,
 	rcu_read_unlock();
 }
 
-static u32 uapi_state(int state)
-{
-	switch (state) {
-	case KD_FSM_CONNECTING:
-		return KDIST_LINK_CONNECTING;
-	case KD_FSM_ESTABLISHED:
-		return KDIST_LINK_UP;
-	case KD_FSM_UNREACHABLE:
-		return KDIST_LINK_UNREACHABLE;
-	case KD_FSM_DEAD:
-		return KDIST_LINK_DOWN;
-	default:
-		return KDIST_LINK_IDLE;
-	}
-}
-
 /* Fills one KDIST_CMD_LINK_GET answer; -EMSGSIZE if it does not fit. */
 int kdist_link_dump(struct kdist_link *link, struct sk_buff *skb)
 {
@@ -2736,6 +2746,9 @@ int kdist_link_add(struct kdist_host *host, const char *peer,
 	}
 	list_add_tail_rcu(&link->entry, &host->links);
 	mutex_unlock(&host->links_lock);
+	mutex_lock(&link->lock);
+	notify(link, KDIST_EVENT_LINK_ADDED, KD_REASON_NONE);
+	mutex_unlock(&link->lock);
 	arm_timer(link, 0);
 	return 0;
 }
@@ -2776,8 +2789,15 @@ static void link_stop(struct kdist_link *link, bool admin)
 	mutex_lock(&link->lock);
 	link->dead = true;
 	link_send_close(link, admin ? KD_CLOSE_ADMIN : KD_CLOSE_SHUTDOWN);
-	if (admin)
+	/*
+	 * Deleted by the admin: the session ends, and the listeners hear it
+	 * last. A host going away (namespace exit, module unload) has none.
+	 */
+	if (admin) {
 		link_evt(link, KD_FSM_EVT_ADMIN_DEL);
+		notify(link, KDIST_EVENT_LINK_DELETED,
+		       KD_REASON_DISCONNECTED_BY_ADMIN);
+	}
 	sock_close(link);
 	mutex_unlock(&link->lock);
 	wake_up_interruptible_all(&link->host->space_wq);

@@ -489,7 +489,7 @@ static void multicast(struct net *net, struct sk_buff *msg)
 
 /* Sends a link event (up, down, unreachable, reachable). May sleep. */
 void kdist_netlink_notify_link(struct kdist_link *link, u32 event,
-			       u32 reason)
+			       u32 reason, u32 state)
 {
 	struct net *net = link->host->net;
 	struct sk_buff *msg;
@@ -503,6 +503,7 @@ void kdist_netlink_notify_link(struct kdist_link *link, u32 event,
 	hdr = genlmsg_put(msg, 0, 0, &kdist_family, 0, KDIST_CMD_EVENT);
 	if (!hdr || nla_put_u32(msg, KDIST_A_EVENT, event) ||
 	    nla_put_u32(msg, KDIST_A_REASON, reason) ||
+	    nla_put_u32(msg, KDIST_A_LINK_STATE, state) ||
 	    nla_put_string(msg, KDIST_A_PEER_NAME, link->peer) ||
 	    nla_put_u64_64bit(msg, KDIST_A_PEER_INCARNATION, link->peer_inc,
 			      KDIST_A_PAD)) {

@@ -1037,6 +1037,9 @@ static const char *const event_names[__KDIST_EVENT_LAST] = {
 	[KDIST_EVENT_LINK_UNREACHABLE] = "link-unreachable",
 	[KDIST_EVENT_LINK_REACHABLE] = "link-reachable",
 	[KDIST_EVENT_AUTH_FAILED] = "auth-failed",
+	[KDIST_EVENT_LINK_STATE] = "link-state",
+	[KDIST_EVENT_LINK_ADDED] = "link-added",
+	[KDIST_EVENT_LINK_DELETED] = "link-deleted",
 };
 
 /* KDIST_A_REASON of host events: enum kdist_reason. */
@@ -1072,6 +1075,9 @@ static const struct enum_names event_reasons[__KDIST_EVENT_LAST] = {
 	[KDIST_EVENT_LINK_DOWN] = ENUM_NAMES(down_reason_names),
 	[KDIST_EVENT_LINK_UNREACHABLE] = ENUM_NAMES(down_reason_names),
 	[KDIST_EVENT_LINK_REACHABLE] = ENUM_NAMES(down_reason_names),
+	[KDIST_EVENT_LINK_STATE] = ENUM_NAMES(down_reason_names),
+	[KDIST_EVENT_LINK_ADDED] = ENUM_NAMES(down_reason_names),
+	[KDIST_EVENT_LINK_DELETED] = ENUM_NAMES(down_reason_names),
 };
 
 static const char *const link_state_names[] = {
@@ -1195,6 +1201,7 @@ enum field_kind {
 	FIELD_LISTEN,	/* KDIST_A_LISTEN_PORT with KDIST_A_LISTEN_ADDR */
 	FIELD_REASON,	/* u32: enum kdist_reason, or kdist_down_reason for
 			 * the events of event_reasons[] */
+	FIELD_LINK_STATE,	/* u32: enum kdist_link_state */
 };
 
 /* One value shown from a message: shown if attribute @attr is present. */
@@ -1288,6 +1295,13 @@ static void format_field(const struct field *f,
 		snprintf(buf, len, "%s",
 			 reason_name(tb, a, name, sizeof(name)));
 		break;
+	case FIELD_LINK_STATE:
+		snprintf(buf, len, "%s",
+			 enum_name(link_state_names,
+				   ARRAY_SIZE(link_state_names),
+				   mnl_attr_get_u32(a), "state", name,
+				   sizeof(name)));
+		break;
 	}
 }
 
@@ -1334,6 +1348,7 @@ static void json_field(struct json *j, const struct field *f,
 		break;
 	case FIELD_HEX64:
 	case FIELD_REASON:
+	case FIELD_LINK_STATE:
 		/* The same string as in text output. */
 		format_field(f, tb, false, buf, sizeof(buf));
 		json_string(j, f->key, buf);
@@ -2264,6 +2279,7 @@ static const struct field event_fields[] = {
 	{ KDIST_A_PEER_INCARNATION, "incarnation", "peer_incarnation",
 	  FIELD_HEX64 },
 	{ KDIST_A_REASON, "reason", "reason", FIELD_REASON },
+	{ KDIST_A_LINK_STATE, "state", "state", FIELD_LINK_STATE },
 };
 
 struct monitor {

@@ -56,6 +56,12 @@ enum kd_fsm_action {
 	__KD_FSM_A_ALL = (1U << 11) - 1
 };
 
+/* the actions that announce a change of the link to its listeners */
+#define KD_FSM_A_NOTIFY_ANY	(KD_FSM_A_NOTIFY_NODES_DOWN |		\
+				 KD_FSM_A_NOTIFY_UNREACHABLE |		\
+				 KD_FSM_A_NOTIFY_REACHABLE |		\
+				 KD_FSM_A_NOTIFY_NODES_UP)
+
 /*
  * why nodes went down or the link became unreachable; 1..5 have the values
  * of enum kdist_down_reason in uapi/kdist.h

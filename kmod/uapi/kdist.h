@@ -127,6 +127,13 @@
  *       KDIST_EVENT_AUTH_FAILED (there, the name and incarnation the
  *       refused host claimed in its HELLO: a configured peer that failed
  *       authentication, or a name that is no peer of this host)
+ *     KDIST_A_LINK_STATE: u32, enum kdist_link_state after the event, for
+ *       link events. Every change of the link's state comes with one:
+ *       LINK_UP, LINK_DOWN, LINK_UNREACHABLE and LINK_REACHABLE for the
+ *       session's news, LINK_STATE for the others (to and from
+ *       connecting, idle and down), and LINK_ADDED and LINK_DELETED for
+ *       peer add and peer del. A host that goes away (namespace exit,
+ *       module unload) sends none.
  *
  * Data plane
  * ----------
@@ -281,6 +288,9 @@ enum kdist_genl_event {
 	KDIST_EVENT_LINK_UNREACHABLE,	/* connection lost, session kept */
 	KDIST_EVENT_LINK_REACHABLE,	/* connection back, session resumed */
 	KDIST_EVENT_AUTH_FAILED,	/* a connection was refused: auth */
+	KDIST_EVENT_LINK_STATE,		/* another change of the link state */
+	KDIST_EVENT_LINK_ADDED,		/* peer add */
+	KDIST_EVENT_LINK_DELETED,	/* peer del */
 	__KDIST_EVENT_LAST
 };
 

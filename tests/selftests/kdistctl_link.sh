@@ -312,7 +312,7 @@ STATS = {"tx_seq", "rx_seq", "acked", "retransmits", "reconnects",
          "tx_bytes", "rx_bytes", "queued_bytes", "queued_frames",
          "last_rx_ms", "dups", "drop_session", "drop_no_node", "drop_stale",
          "proto_errors", "ticks_tx", "ticks_rx", "tx_msgs", "rx_msgs",
-         "flow_holds", "flow_held"}
+         "flow_holds", "flow_held", "auth_failures"}
 port = int(sys.argv[1])
 for side in (sys.argv[2:6], sys.argv[6:10]):
     path, peer, addr, inc = side
@@ -353,7 +353,25 @@ t_link_up_event() {
 		show_events
 		return 1
 	fi
-	event_is peer "$NAME_B" peer_incarnation "$INC_B" reason none
+	event_is peer "$NAME_B" peer_incarnation "$INC_B" reason none state up
+}
+
+# peer add announced the link (idle), and the dial that followed was a
+# link-state event (connecting) before link-up: every change of the state
+# link show gives is an event.
+t_added_events() {
+	if ! event_seen link-added; then
+		say "no link-added event after peer add"
+		show_events
+		return 1
+	fi
+	event_is peer "$NAME_B" reason none state idle || return 1
+	if ! event_seen link-state; then
+		say "no link-state event while the link came up"
+		show_events
+		return 1
+	fi
+	event_is peer "$NAME_B" state connecting
 }
 
 # Counters that grow on an idle link that is up, on both sides.
@@ -392,7 +410,7 @@ t_cut_unreachable() {
 		return 1
 	fi
 	event_is peer "$NAME_B" peer_incarnation "$INC_B" \
-		reason 'tick_timeout|conn_lost' || return 1
+		reason 'tick_timeout|conn_lost' state unreachable || return 1
 	state_is a unreachable && return 0
 	say "link-unreachable reported, but the state is not unreachable"
 	show_links
@@ -408,8 +426,8 @@ t_repair_reachable() {
 		show_links
 		return 1
 	fi
-	event_is peer "$NAME_B" peer_incarnation "$INC_B" reason none ||
-		return 1
+	event_is peer "$NAME_B" peer_incarnation "$INC_B" reason none \
+		state up || return 1
 	if ! wait_for "$UP_WAIT" both_up; then
 		say "link-reachable reported, but the link is not up"
 		show_links
@@ -520,6 +538,58 @@ t_fixed_secret() {
 	return 1
 }
 
+# peer del on a live link: the session ends (link-down), then the link
+# goes (link-deleted), both for disconnected_by_admin.
+t_peer_del_events() {
+	local out
+	mark_events
+	if ! out=$(kd_a peer del "$NAME_B" 2>&1); then
+		say "peer del on a: $out"
+		return 1
+	fi
+	if ! wait_for "$DOWN_WAIT" event_seen link-deleted; then
+		say "no link-deleted within ${DOWN_WAIT}s of peer del"
+		show_events
+		return 1
+	fi
+	event_is peer "$NAME_B" reason disconnected_by_admin || return 1
+	if ! event_seen link-down; then
+		say "peer del of a live link: no link-down"
+		show_events
+		return 1
+	fi
+	event_is peer "$NAME_B" reason disconnected_by_admin state 'idle|down'
+}
+
+# Every link event the monitor printed carries the state after it, and a
+# link-state event is a change: its state differs from the one before.
+t_state_events() {
+	local out
+	if ! out=$(python3 -c '
+import json, sys
+prev, n = {}, 0
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if not e["event"].startswith("link-"):
+        continue
+    n += 1
+    st = e.get("state")
+    if st is None:
+        sys.exit("no state: " + line)
+    if e["event"] == "link-state" and prev.get(e["peer"]) == st:
+        sys.exit("link-state without a change: " + line)
+    prev[e["peer"]] = st
+if n < 8:
+    sys.exit("only %d link events" % n)
+print("%d link events, each with its state" % n)
+' "$TMP/monitor.out" 2>&1); then
+		diag <<<"$out"
+		show_events
+		return 1
+	fi
+	diag <<<"$out"
+}
+
 t_monitor_json() {
 	local out
 	if ! out=$(python3 -c '
@@ -547,12 +617,15 @@ readonly TESTS=(
 	"t_link_up|link show reports state up on both sides within ${UP_WAIT}s"
 	"t_link_fields|link show: peer, address, incarnation of the peer host, counters"
 	"t_link_up_event|link-up event names the peer and its incarnation"
+	"t_added_events|peer add: link-added (idle), then link-state (connecting)"
 	"t_ticks|ticks and bytes grow both ways on an idle link"
 	"t_cut_unreachable|$DEV_A down: link-unreachable within ${UNREACHABLE_WAIT}s"
 	"t_repair_reachable|$DEV_A up: link-reachable, same session, reconnects counted"
 	"t_wrong_secret|a peer with another secret: auth_failures grows, link stays down"
 	"t_auth_failed_event|auth-failed event names the peer"
 	"t_fixed_secret|the same secret again: the link comes back up"
+	"t_peer_del_events|peer del: link-down, then link-deleted, for disconnected_by_admin"
+	"t_state_events|every link event carries its state; link-state is a change"
 	"t_monitor_json|every monitor line is JSON and the monitor still runs"
 )
 
