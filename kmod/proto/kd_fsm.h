@@ -4,7 +4,9 @@
  * the manner of TIPC's tipc_link_fsm_evt(): the caller feeds events under
  * its lock, gets back a mask of actions, and performs them (all I/O,
  * timers and notifications) in ascending bit order; kdist.ko does so
- * still under the link's lock. The machine itself never does I/O.
+ * still under the link's lock, but for KD_FSM_A_RETRANSMIT, which the
+ * code that installs the resumed connection does once the socket is in
+ * place. The machine itself never does I/O.
  */
 
 #ifndef _KD_FSM_H

@@ -104,8 +104,7 @@ int kd_hs_decode_hello(const u8 *buf, size_t len, u32 plen,
 
 /*
  * write the AUTH payload a at buf; returns KD_HS_AUTH_LEN, -EINVAL if a
- * carries a resume seq without a peer incarnation, -ENOSPC if len is too
- * small.
+ * carries a resume seq without a session, -ENOSPC if len is too small.
  */
 int kd_hs_encode_auth(u8 *buf, size_t len, const struct kd_hs_auth *a)
 {
@@ -122,7 +121,7 @@ int kd_hs_encode_auth(u8 *buf, size_t len, const struct kd_hs_auth *a)
 /*
  * parse a plen byte AUTH payload from the len bytes at buf; returns plen,
  * 0 if len < plen, -EMSGSIZE if plen is too long, -EPROTO if it is too
- * short or carries a resume seq without a peer incarnation.
+ * short or carries a resume seq without a session.
  */
 int kd_hs_decode_auth(const u8 *buf, size_t len, u32 plen,
 		      struct kd_hs_auth *a)
@@ -281,12 +280,14 @@ bool kd_hs_keep_outbound(const char *local_name, u64 local_inc,
 }
 
 /*
- * what a finished handshake means for the local session: local_inc is our
- * incarnation, session_peer_inc the peer incarnation our session is with
- * (0 = no session), peer_inc the one in the peer's HELLO, peer_session_inc
- * the one of ours the peer's AUTH says its session is with (0 = none).
- * RESUME only if both ends name the same pair of incarnations, so both
- * ends reach the same answer.
+ * what a finished handshake means for the local session: local_inc is the
+ * session value our AUTH carried (kdist.ko sends its session id there),
+ * session_peer_inc the peer incarnation our session is with (0 = no
+ * session), peer_inc the one in the peer's HELLO, peer_session_inc the
+ * session value the peer's AUTH carried (0 = none). RESUME only if our
+ * session is with the incarnation that said HELLO and both AUTHs carried
+ * the same session; hosts that hold the same session both get RESUME,
+ * and kd_hs_agree() turns any disagreement into a new session.
  */
 enum kd_hs_verdict kd_hs_classify(u64 local_inc, u64 session_peer_inc,
 				  u64 peer_inc, u64 peer_session_inc)

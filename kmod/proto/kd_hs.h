@@ -72,7 +72,7 @@ struct kd_hs_hello {
 struct kd_hs_auth {
 	u8 mac[KD_HS_MAC_LEN];	/* HMAC-SHA256(secret, transcript) */
 	u64 rcv_last;	/* last seq received in order from the peer, 0 = none */
-	u64 peer_inc;	/* peer incarnation of our session, 0 = none */
+	u64 peer_inc;	/* id of our session with the peer, 0 = none */
 };
 
 int kd_hs_encode_hello(u8 *buf, size_t len, const struct kd_hs_hello *h);

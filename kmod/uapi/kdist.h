@@ -171,8 +171,12 @@
  *   -EINVAL    a header is malformed (short buffer, bad type, unknown flag,
  *              bad destination name, non-zero padding); nothing is sent
  *   -EMSGSIZE  a payload is over KDIST_MSG_MAX; nothing is sent
- *   -ENOENT    a destination on this host has no node of that name;
- *              nothing is sent
+ *   -ENOENT    a destination given without a creation names no node that
+ *              is up: on this host, no node of that name is bound; on a
+ *              peer host, the NODE_UP and NODE_DOWN of the link's current
+ *              session leave none of that name up; nothing is sent (with a
+ *              creation given, the message is reported undeliverable
+ *              instead)
  *   -EHOSTUNREACH a destination host has no link; nothing is sent
  *   -EHOSTDOWN a destination host, named without a creation, has a link
  *              but no session (never up yet, or its session ended), so
@@ -306,11 +310,21 @@ enum kdist_reason {
 
 /* Link states (KDIST_A_LINK_STATE). */
 enum kdist_link_state {
-	KDIST_LINK_IDLE = 1,		/* no session yet */
+	/*
+	 * No session and not dialing: before the first dial, or after a
+	 * failed dial or handshake until the retry, whether or not a session
+	 * existed before.
+	 */
+	KDIST_LINK_IDLE = 1,
 	KDIST_LINK_CONNECTING = 2,	/* dialing or authenticating */
 	KDIST_LINK_UP = 3,		/* session up */
 	KDIST_LINK_UNREACHABLE = 4,	/* session kept, reconnecting */
-	KDIST_LINK_DOWN = 5,		/* session ended; retrying */
+	/*
+	 * The session has just ended (its nodes were reported down) and no
+	 * dial has started since: one starts after the backoff, unless the
+	 * peer's own call comes first.
+	 */
+	KDIST_LINK_DOWN = 5,
 };
 
 /*
