@@ -7,6 +7,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
+#include <linux/rcupdate.h>
 #include <net/genetlink.h>
 
 #include "device.h"
@@ -68,6 +69,12 @@ static void __exit kdist_exit(void)
 	kdist_netlink_exit();
 	kdist_host_exit();
 	kdist_link_exit();
+	/*
+	 * Nodes and links are freed by RCU callbacks (node_free_rcu(),
+	 * link_free_rcu()), which are this module's code: wait for the last
+	 * of them before the code goes.
+	 */
+	rcu_barrier();
 	pr_info("kdist unloaded\n");
 }
 
