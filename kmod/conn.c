@@ -521,7 +521,6 @@ static void conn_work(struct work_struct *work)
 	list_del(&conn->list);
 	closing = host->conns_closing;
 	mutex_unlock(&host->conns_lock);
-	wake_up_all(&host->conns_wq);
 	if (!err && !closing)
 		install(&hs);
 	else
@@ -532,6 +531,13 @@ static void conn_work(struct work_struct *work)
 	if (hs.link)
 		kdist_link_put(hs.link);
 	kfree(conn);
+	/*
+	 * Last, and nothing of the host after it: kdist_conn_host_exit() may
+	 * free the host once this is 0. wake_up_var() only hashes the
+	 * address.
+	 */
+	if (atomic_dec_and_test(&host->conns_live))
+		wake_up_var(&host->conns_live);
 }
 
 /* host->accept_work: takes every pending connection off the listener. */
@@ -572,6 +578,7 @@ static void accept_work(struct work_struct *work)
 			return;
 		}
 		list_add_tail(&conn->list, &host->conns);
+		atomic_inc(&host->conns_live);
 		mutex_unlock(&host->conns_lock);
 		queue_work(kdist_link_wq(), &conn->work);
 	}
@@ -617,7 +624,7 @@ void kdist_conn_host_init(struct kdist_host *host)
 	INIT_WORK(&host->accept_work, accept_work);
 	INIT_LIST_HEAD(&host->conns);
 	mutex_init(&host->conns_lock);
-	init_waitqueue_head(&host->conns_wq);
+	atomic_set(&host->conns_live, 0);
 	host->conns_closing = false;
 	atomic64_set(&host->auth_failures, 0);
 	spin_lock_init(&host->strangers_lock);
@@ -637,6 +644,10 @@ void kdist_conn_host_exit(struct kdist_host *host)
 	list_for_each_entry(conn, &host->conns, list)
 		kernel_sock_shutdown(conn->sock, SHUT_RDWR);
 	mutex_unlock(&host->conns_lock);
-	wait_event(host->conns_wq, list_empty_careful(&host->conns));
+	/*
+	 * Not the list: a handshake leaves it before it is done with the
+	 * host and its socket (install, release). The count goes last.
+	 */
+	wait_var_event(&host->conns_live, !atomic_read(&host->conns_live));
 	mutex_destroy(&host->conns_lock);
 }

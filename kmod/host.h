@@ -91,7 +91,8 @@ struct kdist_host {
 	struct mutex conns_lock;
 	struct list_head conns;
 	bool conns_closing;
-	wait_queue_head_t conns_wq;
+	/* Handshakes queued and not finished (conn_work()); atomic. */
+	atomic_t conns_live;
 	/* Connections refused for failing authentication. */
 	atomic64_t auth_failures;
 	/* Messages left unread in the queue of a node when it closed. */
