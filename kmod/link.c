@@ -262,13 +262,40 @@ static bool frame_is_msg(const struct kdist_frame *f, bool head)
  * Appends frames to the pending list. Caller holds nothing; it sends them
  * with kdist_link_flush() or kdist_link_kick().
  */
-static void queue_frames(struct kdist_link *link, struct list_head *frames,
+/* Frees the frames of a list that never reached the link's queues. */
+static void unqueue_frames(struct kdist_link *link, struct list_head *frames)
+{
+	struct kdist_frame *f, *tmp;
+
+	list_for_each_entry_safe(f, tmp, frames, list) {
+		list_del(&f->list);
+		frame_free(link, f);
+	}
+}
+
+/*
+ * Moves @frames (@bytes, counted in link->queued already) to the link's
+ * pending list. A link that link_stop() has emptied for the last time
+ * takes nothing more: false, and the frames are freed. link_stop() sets
+ * dead before it takes qlock to empty the list, so a writer that finds
+ * dead clear under qlock queues before that, and its frames are dropped
+ * and reported with the rest.
+ */
+static bool queue_frames(struct kdist_link *link, struct list_head *frames,
 			 u64 bytes)
 {
+	bool dead;
+
 	spin_lock(&link->qlock);
-	list_splice_tail_init(frames, &link->pending);
-	link->pending_bytes += bytes;
+	dead = READ_ONCE(link->dead);
+	if (!dead) {
+		list_splice_tail_init(frames, &link->pending);
+		link->pending_bytes += bytes;
+	}
 	spin_unlock(&link->qlock);
+	if (dead)
+		unqueue_frames(link, frames);
+	return !dead;
 }
 
 /* Queues a frame of the link's own (event, pong): not refused for room. */
@@ -278,8 +305,8 @@ static void queue_frame(struct kdist_link *link, struct kdist_frame *f)
 
 	list_add_tail(&f->list, &one);
 	atomic64_add(f->len, &link->queued);
-	queue_frames(link, &one, f->len);
-	kdist_link_kick(link);
+	if (queue_frames(link, &one, f->len))
+		kdist_link_kick(link);
 }
 
 static struct kdist_frame *node_evt_frame(u8 type, const char *name,
@@ -2542,7 +2569,11 @@ int kdist_link_queue(struct kdist_link *link, struct kdist_node *src,
 		f->cookie = cookie;
 		atomic_long_add(f->len, &src->tx_outstanding);
 	}
-	queue_frames(link, &frames, bytes);
+	/* peer del came while this writer waited: the link is gone. */
+	if (!queue_frames(link, &frames, bytes)) {
+		*from = save;
+		return -EHOSTUNREACH;
+	}
 	if (type != KDIST_TX_PING)
 		atomic64_inc(&link->tx_msgs);
 	return 0;
@@ -2787,7 +2818,7 @@ static void link_send_close(struct kdist_link *link, u16 reason)
 static void link_stop(struct kdist_link *link, bool admin)
 {
 	mutex_lock(&link->lock);
-	link->dead = true;
+	WRITE_ONCE(link->dead, true);
 	link_send_close(link, admin ? KD_CLOSE_ADMIN : KD_CLOSE_SHUTDOWN);
 	/*
 	 * Deleted by the admin: the session ends, and the listeners hear it

@@ -81,7 +81,7 @@ struct kdist_link {
 	struct kdist_host *host;
 	char peer[KDIST_HOST_NAME_MAX];
 	struct sockaddr_storage addr;
-	bool dead;			/* being deleted; under lock */
+	bool dead;	/* being deleted: set under lock, read under qlock too */
 	bool in_session;		/* fsm in a session state; lockless */
 
 	/* Protects pending, pending_bytes and rnodes. Process context. */
