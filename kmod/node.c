@@ -429,31 +429,63 @@ int kdist_node_event(struct kdist_node *node, const char *src, u8 src_len,
 	return err;
 }
 
-/* Sends @ev about @src to every live node of @host but @except. */
+/* How many nodes @host has now; a table walk under RCU. */
+static unsigned int count_nodes(struct kdist_host *host)
+{
+	struct kdist_node *node;
+	unsigned int n = 0;
+	int bkt;
+
+	rcu_read_lock();
+	hash_for_each_rcu(host->nodes, bkt, node, hnode)
+		n++;
+	rcu_read_unlock();
+	return n;
+}
+
+/*
+ * Sends @ev about @src to every live node of @host but @except. The nodes
+ * are counted, then collected into an array of that size: if a bind came
+ * in between and they no longer fit, it starts again, so that none is
+ * left out.
+ */
 void kdist_node_broadcast(struct kdist_host *host, struct kdist_node *except,
 			  const char *src, u8 src_len,
 			  const struct kdist_event *ev)
 {
 	struct kdist_node *node, **list;
-	unsigned int n = 0, max = 0, i;
+	unsigned int n, max, i;
+	bool over;
 	int bkt;
 
+again:
 	/* Collect references under RCU, then queue (which may sleep). */
-	rcu_read_lock();
-	hash_for_each_rcu(host->nodes, bkt, node, hnode)
-		max++;
-	rcu_read_unlock();
+	max = count_nodes(host);
 	list = kcalloc(max ? max : 1, sizeof(*list), GFP_KERNEL);
 	if (!list) {
 		pr_err_ratelimited("no memory to announce %.*s\n", src_len, src);
 		return;
 	}
+	n = 0;
+	over = false;
 	rcu_read_lock();
-	hash_for_each_rcu(host->nodes, bkt, node, hnode)
-		if (node != except && n < max &&
-		    kref_get_unless_zero(&node->ref))
+	hash_for_each_rcu(host->nodes, bkt, node, hnode) {
+		if (node == except || !kref_get_unless_zero(&node->ref))
+			continue;
+		if (n < max) {
 			list[n++] = node;
+		} else {
+			kdist_node_put(node);
+			over = true;
+		}
+	}
 	rcu_read_unlock();
+	if (over) {
+		for (i = 0; i < n; i++)
+			kdist_node_put(list[i]);
+		kfree(list);
+		goto again;
+	}
 	for (i = 0; i < n; i++) {
 		if (kdist_node_event(list[i], src, src_len, ev) == -ENOMEM)
 			pr_err_ratelimited("event to %s lost: no memory\n",
@@ -853,21 +885,30 @@ static void ref_fill(struct kdist_node *node, struct kdist_node_ref *r)
 int kdist_node_snapshot(struct kdist_host *host, struct kdist_node_ref **out)
 {
 	struct kdist_node *node;
-	unsigned int n = 0, max = 0;
+	unsigned int n, max;
+	bool over;
 	int bkt;
 
-	rcu_read_lock();
-	hash_for_each_rcu(host->nodes, bkt, node, hnode)
-		max++;
-	rcu_read_unlock();
+again:
+	max = count_nodes(host);
 	*out = kvcalloc(max ? max : 1, sizeof(**out), GFP_KERNEL);
 	if (!*out)
 		return -ENOMEM;
+	n = 0;
+	over = false;
 	rcu_read_lock();
-	hash_for_each_rcu(host->nodes, bkt, node, hnode)
+	hash_for_each_rcu(host->nodes, bkt, node, hnode) {
 		if (n < max)
 			ref_fill(node, &(*out)[n++]);
+		else
+			over = true;
+	}
 	rcu_read_unlock();
+	/* A bind since the count: take them all, or a node goes unnamed. */
+	if (over) {
+		kvfree(*out);
+		goto again;
+	}
 	return n;
 }
 
