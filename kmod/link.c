@@ -1036,9 +1036,30 @@ static void announce_local_nodes(struct kdist_link *link)
 		list_add_tail(&f->list, &frames);
 		bytes += f->len;
 	}
-	kvfree(refs);
 	atomic64_add(bytes, &link->queued);
 	queue_frames(link, &frames, bytes);
+	/*
+	 * A node of the snapshot that closed meanwhile may have queued its
+	 * NODE_DOWN ahead of the NODE_UP above, which the peer would then
+	 * take for a live node. Once the UPs are queued, tell it again: the
+	 * peer ignores a NODE_DOWN of a node it does not know.
+	 */
+	for (i = 0; i < n; i++) {
+		struct kdist_node *node = kdist_node_lookup(link->host,
+							    refs[i].name);
+		bool gone = !node || node->creation != refs[i].creation;
+
+		if (node)
+			kdist_node_put(node);
+		if (!gone)
+			continue;
+		f = node_evt_frame(KD_FRAME_T_NODE_DOWN, refs[i].name,
+				   refs[i].creation, KD_NODE_REASON_CLOSED,
+				   GFP_KERNEL);
+		if (f)
+			queue_frame(link, f);
+	}
+	kvfree(refs);
 	kdist_link_kick(link);
 }
 
@@ -1734,6 +1755,17 @@ out:
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
+/* @old, taken off the link's lists, closed on the peer: tell and free. */
+static void rnode_gone(struct kdist_link *link, struct kdist_rnode *old)
+{
+	announce_rnode(link, old->name, old->creation, KDIST_EV_NODEDOWN,
+		       KDIST_DOWN_CLOSED);
+	/* Its writers wait no more: their messages go undelivered. */
+	if (old->held)
+		kdist_host_space_freed(link->host);
+	kfree(old);
+}
+
 static int rx_node(struct kdist_link *link, u8 type, const u8 *p, u32 plen)
 {
 	struct kd_frame_node_evt e;
@@ -1752,16 +1784,29 @@ static int rx_node(struct kdist_link *link, u8 type, const u8 *p, u32 plen)
 		rn->creation = e.node.creation;
 		spin_lock(&link->qlock);
 		old = rnode_find(link, rn->name);
-		if (!old) {
-			list_add_tail(&rn->list, &link->rnodes);
-			hash_add(link->rnode_hash, &rn->hnode,
-				 kdist_name_hash(rn->name));
-		}
-		spin_unlock(&link->qlock);
-		if (old) {	/* announced twice at session start */
+		/*
+		 * The same or an older creation: announced twice at session
+		 * start, or a late NODE_UP; nothing new. A newer one: the
+		 * name was bound again, and its NODE_UP overtook the old
+		 * node's NODE_DOWN (creations grow on a host), so the old
+		 * one is down, and its NODE_DOWN will find the new one and
+		 * be ignored.
+		 */
+		if (old && old->creation >= rn->creation) {
+			spin_unlock(&link->qlock);
 			kfree(rn);
 			return 0;
 		}
+		if (old) {
+			list_del(&old->list);
+			hash_del(&old->hnode);
+		}
+		list_add_tail(&rn->list, &link->rnodes);
+		hash_add(link->rnode_hash, &rn->hnode,
+			 kdist_name_hash(rn->name));
+		spin_unlock(&link->qlock);
+		if (old)
+			rnode_gone(link, old);
 		announce_rnode(link, e.node.name, e.node.creation,
 			       KDIST_EV_NODEUP, KDIST_DOWN_NONE);
 		return 0;
@@ -1775,14 +1820,8 @@ static int rx_node(struct kdist_link *link, u8 type, const u8 *p, u32 plen)
 		old = NULL;
 	}
 	spin_unlock(&link->qlock);
-	if (old) {
-		announce_rnode(link, old->name, old->creation,
-			       KDIST_EV_NODEDOWN, KDIST_DOWN_CLOSED);
-		/* Its writers wait no more: their messages go undelivered. */
-		if (old->held)
-			kdist_host_space_freed(link->host);
-		kfree(old);
-	}
+	if (old)
+		rnode_gone(link, old);
 	return 0;
 }
 

@@ -5,15 +5,23 @@
  *   wrong_secret_then_fixed: beta holds another secret than alpha. The link
  *     never comes up, the refusals are counted (KDIST_A_AUTH_FAILURES) and
  *     logged ("connection attempt from disallowed host"). Once both hosts
- *     are given the same new secret, the link comes up.
+ *     are given the same new secret, the link comes up. Each host logs its
+ *     peer's refusals once, and counts each on the link. Then both get a
+ *     third secret while the link is up, the connection is killed, and
+ *     the next one resumes the session under the new secret.
  *   rogue_tcp_peer: with the link up, plain TCP connections to beta's port
  *     send garbage, a HELLO header with a huge length, a HELLO with a bad
  *     payload, a well-formed HELLO from an unknown host, one that claims to
  *     be alpha but cannot prove it, and nothing at all. The kernel closes
  *     every one of them, nothing crashes, and the real link keeps working.
+ *     Also a false alpha whose next frame is longer than the one expected
+ *     (an AUTH, HELLO or CLOSE of 106 bytes where AUTH has 48): refused
+ *     before its payload is read.
  *     The unknown host and the false alpha are each announced on beta's
  *     events group (auth-failed, with the name and incarnation they
  *     claimed), as a wrong secret is.
+ *   rebind_overtakes_nodedown: the test plays alpha again, and announces
+ *     a node bound again before the old one's NODE_DOWN, then a stale UP.
  *   duplicate_frames_counted: alpha runs no kdist; the test plays alpha
  *     with the secret (the handshake built with kmod/proto and OpenSSL's
  *     HMAC), and sends DATA frames 1, 1 again and 2 to nb. beta delivers
@@ -566,6 +574,79 @@ TEST_F_TIMEOUT(au, duplicate_frames_counted, 120)
 	EXPECT_EQ(1, l.stats[KDIST_LS_DUPS]);
 	EXPECT_EQ(2, l.stats[KDIST_LS_RX_MSGS]);
 	EXPECT_EQ(0, l.stats[KDIST_LS_PROTO_ERRORS]);
+}
+
+/* A NODE_UP (@up) or NODE_DOWN of alpha's node "rb", sequence @seq. */
+static int send_node(int fd, u64 seq, int up, u64 creation)
+{
+	struct kd_frame_node_evt e = {
+		.node = { .creation = creation, .name_len = 2, .name = "rb" },
+		.reason = up ? KD_NODE_REASON_NONE : KD_NODE_REASON_CLOSED,
+	};
+	u8 type = up ? KD_FRAME_T_NODE_UP : KD_FRAME_T_NODE_DOWN;
+	u8 p[128];
+	int n;
+
+	n = kd_frame_encode_node_evt(p, sizeof(p), type, &e);
+	return n < 0 ? -1 : send_frame(fd, type, seq, p, n);
+}
+
+struct node_evs {
+	unsigned int n;
+	uint32_t type[8];
+	uint64_t creation[8];
+};
+
+static void node_ev_one(const struct t_rx *m, void *arg)
+{
+	const struct kdist_event *ev = (const void *)m->payload;
+	struct node_evs *r = arg;
+
+	if (m->rx->type != KDIST_RX_EVENT || !t_src_is(m, "rb@alpha") ||
+	    r->n >= 8)
+		return;
+	r->type[r->n] = ev->event;
+	r->creation[r->n++] = ev->creation;
+}
+
+/*
+ * A name bound again on the peer, whose new NODE_UP overtakes the old
+ * node's NODE_DOWN (the old file is taken out of the table before its
+ * NODE_DOWN is queued, so a new bind may be announced first): the old
+ * node is reported down, the new one up, and the late NODE_DOWN of the
+ * old one changes nothing. Then a NODE_UP of an older creation, arriving
+ * late, is not taken for a live node. The test plays alpha.
+ */
+TEST_F_TIMEOUT(au, rebind_overtakes_nodedown, 120)
+{
+	struct node_evs r = { 0 };
+	unsigned char buf[4096];
+	int fd;
+
+	ASSERT_EQ(0, t_mesh_host(PFX, 1, names, TICK_MS, SESSION_MS));
+	self->b = t_node("nb", O_NONBLOCK, NULL);
+	ASSERT_LE(0, self->b);
+	ASSERT_EQ(0, t_mesh_peers(PFX, 1, 2, names));
+	srand(3);
+	fd = rogue_connect();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, handshake_as_alpha(fd));
+	ASSERT_EQ(0, send_node(fd, 1, 1, 100));	/* rb, creation 100 */
+	ASSERT_EQ(0, send_node(fd, 2, 1, 200));	/* bound again: 200 */
+	ASSERT_EQ(0, send_node(fd, 3, 0, 100));	/* 100's late DOWN */
+	ASSERT_EQ(0, send_node(fd, 4, 1, 150));	/* a stale UP */
+	t_drain(self->b, buf, sizeof(buf), 3000, node_ev_one, &r);
+	close(fd);
+	TH_LOG("nb heard %u events of rb@alpha", r.n);
+	ASSERT_EQ(3, r.n);
+	EXPECT_EQ(KDIST_EV_NODEUP, r.type[0]);
+	EXPECT_EQ(100, r.creation[0]);
+	EXPECT_EQ(KDIST_EV_NODEDOWN, r.type[1]);
+	EXPECT_EQ(100, r.creation[1]);
+	EXPECT_EQ(KDIST_EV_NODEUP, r.type[2]);
+	EXPECT_EQ(200, r.creation[2]);
+	/* rb is 200 now: a message to it goes out, by name. */
+	EXPECT_LT(0, t_send(self->b, "rb@alpha", 0, "x", 1));
 }
 
 TEST_HARNESS_MAIN
