@@ -1542,12 +1542,16 @@ static int rx_start(struct kdist_link *link, bool soon)
 	if (link->rx_msg || link->rx_dst)
 		return -EPROTO;
 	link->rx_msg_off = 0;
-	/* From a node reported down: never delivered (G3). */
+	/*
+	 * From a node reported down here: never delivered (G3), and the
+	 * sender is told, as for a stale destination. It is alive on its
+	 * host, which buried this host's old nodes too, and may write to a
+	 * node bound here since the session that knew it ended.
+	 */
 	if (buried(link, d->src.creation)) {
 		link->stats[KDIST_LS_DROP_STALE]++;
-		/* Dropped whole: the rest of its bytes are not needed. */
-		link->rx_hold = false;
-		return 0;
+		link->rx_report = KD_UNDELIV_STALE;
+		return RX_SLOW_REPORT;
 	}
 	dst = kdist_node_lookup(link->host, d->dst.name);
 	if (!dst || (d->dst.creation && d->dst.creation != dst->creation)) {
