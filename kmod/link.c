@@ -2380,8 +2380,14 @@ void kdist_link_install(struct kdist_link *link, struct socket *sock,
 		/* Old session's nodes are down before the new ones come up. */
 		if (restarted && had_session)
 			link_evt(link, KD_FSM_EVT_PEER_RESTARTED);
-		/* Nothing queued outside a session belongs to the new one. */
-		link_drop_queue(link, down_reason(link->fsm.reason));
+		/*
+		 * Nothing queued outside a session belongs to the new one. A
+		 * session not resumed is ended by HS_OK_NEW itself: its nodes
+		 * are reported down, then its queue dropped and reported,
+		 * with reason session_timeout, not the old connection's.
+		 */
+		if (!(link->fsm.state & KD_FSM_SESSION))
+			link_drop_queue(link, down_reason(link->fsm.reason));
 		/* The link-up event names the new incarnation. */
 		link->peer_inc = peer_inc;
 		link_evt(link, KD_FSM_EVT_HS_OK_NEW);
