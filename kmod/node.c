@@ -834,9 +834,18 @@ void kdist_node_tx_blocked(struct kdist_node *node, bool blocked, int gen)
 	WRITE_ONCE(node->tx_blocked, blocked);
 }
 
+/* Has @node room in its send budget for one more message? */
+bool kdist_node_budget_ok(struct kdist_node *node)
+{
+	return atomic_long_read(&node->tx_outstanding) < KDIST_NODE_TX_MAX;
+}
+
 /*
- * Can @node send one more message: room in its budget, and no full queue
- * met since room was last freed on the host?
+ * Is @node writable for poll(): room in its budget, and no full queue met
+ * since room was last freed on the host? A write to another destination
+ * may go through meanwhile: writes wait only for the budget, and then for
+ * the queue they meet (send.c), so one full destination holds back none
+ * of the others.
  */
 bool kdist_node_can_send(struct kdist_node *node)
 {
@@ -844,7 +853,7 @@ bool kdist_node_can_send(struct kdist_node *node)
 	    READ_ONCE(node->tx_blocked_gen) ==
 	    atomic_read(&node->host->space_gen))
 		return false;
-	return atomic_long_read(&node->tx_outstanding) < KDIST_NODE_TX_MAX;
+	return kdist_node_budget_ok(node);
 }
 
 __poll_t kdist_node_poll(struct kdist_node *node, struct file *file,

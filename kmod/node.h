@@ -192,6 +192,7 @@ ssize_t kdist_node_read(struct kdist_node *node, struct iov_iter *to,
 			bool nowait);
 ssize_t kdist_node_write(struct kdist_node *node, struct iov_iter *from,
 			 bool nowait);
+bool kdist_node_budget_ok(struct kdist_node *node);
 bool kdist_node_can_send(struct kdist_node *node);
 void kdist_node_tx_blocked(struct kdist_node *node, bool blocked, int gen);
 __poll_t kdist_node_poll(struct kdist_node *node, struct file *file,

@@ -277,15 +277,19 @@ static void skip_tail(struct iov_iter *from, const struct tx_item *it)
 	iov_iter_advance(from, min(pad, iov_iter_count(from)));
 }
 
-/* Waits until @src may send again; -EAGAIN if it may not wait. */
+/*
+ * Waits until @src has room in its send budget; -EAGAIN if it may not
+ * wait. A full destination met before is no reason: the queue of this
+ * message's own destination is waited for where it is met.
+ */
 static int wait_budget(struct kdist_node *src, bool may_wait)
 {
-	if (kdist_node_can_send(src))
+	if (kdist_node_budget_ok(src))
 		return 0;
 	if (!may_wait)
 		return -EAGAIN;
 	return wait_event_interruptible(src->host->space_wq,
-					kdist_node_can_send(src));
+					kdist_node_budget_ok(src));
 }
 
 static int enqueue_local(struct kdist_node *src, struct kdist_node *dst,
@@ -389,7 +393,7 @@ static int wait_held(struct tx_batch *b, const struct tx_item *it,
 static int queue_remote(struct tx_batch *b, struct tx_item *it,
 			struct iov_iter *from, bool may_wait)
 {
-	int err;
+	int gen, err;
 
 	/*
 	 * As route() found it: a NODE_DOWN heard since then is no loss, the
@@ -408,9 +412,14 @@ static int queue_remote(struct tx_batch *b, struct tx_item *it,
 							   KDIST_DOWN_NOPROC);
 		return 0;
 	}
-	return kdist_link_queue(it->link, b->src, it->dst.node,
-				it->hdr.dst_creation, it->hdr.type,
-				it->hdr.cookie, from, it->hdr.len, may_wait);
+	/* Read before trying, so room freed meanwhile is not missed. */
+	gen = atomic_read(&b->src->host->space_gen);
+	err = kdist_link_queue(it->link, b->src, it->dst.node,
+			       it->hdr.dst_creation, it->hdr.type,
+			       it->hdr.cookie, from, it->hdr.len, may_wait);
+	/* The link's own bound: poll() says so too, until acks free room. */
+	kdist_node_tx_blocked(b->src, err == -EAGAIN, gen);
+	return err;
 }
 
 static int queue_one(struct tx_batch *b, struct tx_item *it,

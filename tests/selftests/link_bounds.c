@@ -270,11 +270,18 @@ TEST_F_TIMEOUT(bd, link_bound_while_cut, 400)
 		TH_LOG("s%d: %u messages accepted before -EAGAIN; link queued %llu bytes",
 		       i, self->sent[i], (unsigned long long)q);
 	}
-	/* Nothing drains while cut: -EAGAIN holds, the bound too. */
+	/*
+	 * Nothing drains while cut: -EAGAIN holds, the bound too, and poll()
+	 * says the same (no EPOLLOUT), so a poll-driven writer sleeps.
+	 */
 	for (k = 0; k < 20; k++) {
 		t_sleep_ms(200);
-		for (i = 0; i < N_SEND; i++)
+		for (i = 0; i < N_SEND; i++) {
+			struct pollfd p = { .fd = self->s[i], .events = POLLOUT };
+
 			EXPECT_EQ(0, write_next(self, i));
+			EXPECT_EQ(0, poll(&p, 1, 0));
+		}
 		ASSERT_EQ(0, queued(&q));
 		if (q > qmax)
 			qmax = q;

@@ -553,6 +553,47 @@ TEST_F(two, backpressure_no_loss)
 }
 
 /*
+ * One full destination holds back none of the others: b's queue is full
+ * (c and d filled it), so a's message to b gets -EAGAIN and poll() leaves
+ * EPOLLOUT out, yet a's message to c, another node, goes through at once.
+ */
+TEST_F(two, full_destination_holds_back_no_other)
+{
+	uint32_t chunk = 64 * 1024;
+	unsigned char *payload = calloc(1, chunk);
+	struct pollfd p = { .fd = self->a, .events = POLLOUT };
+	struct t_rx m;
+	size_t off = 0;
+	int c, d, found = 0;
+	ssize_t n;
+
+	ASSERT_NE(NULL, payload);
+	c = t_node("c", O_NONBLOCK, NULL);
+	ASSERT_LE(0, c);
+	d = t_node("d", O_NONBLOCK, NULL);
+	ASSERT_LE(0, d);
+	/* Each has a budget of b's whole queue: the second finds it full. */
+	ASSERT_LT(0, fill_until_eagain(c, "b", payload, chunk));
+	ASSERT_LE(0, fill_until_eagain(d, "b", payload, chunk));
+	EXPECT_EQ(-EAGAIN, t_send(self->a, "b", 0, payload, chunk));
+	EXPECT_EQ(0, poll(&p, 1, 0));
+	EXPECT_LT(0, t_send(self->a, "c", 0, "past b", 6));
+	/* c may have heard of d first; then it gets the message. */
+	while (!found) {
+		n = t_read_one(c, self->rbuf, RBUF, 1000);
+		ASSERT_LT(0, n);
+		off = 0;
+		while (!found && t_next(self->rbuf, n, &off, &m))
+			found = m.rx->type == KDIST_RX_MSG &&
+				t_src_is(&m, "a@h1") &&
+				!memcmp(m.payload, "past b", 6);
+	}
+	close(d);
+	close(c);
+	free(payload);
+}
+
+/*
  * A blocking writer with no room sleeps in write() (G5): a has filled b's
  * queue or its own budget, then writes one more message without
  * O_NONBLOCK. That write has not returned while b does not read, its
