@@ -78,6 +78,8 @@ static const struct nla_policy kdist_policy[KDIST_A_MAX + 1] = {
 	[KDIST_A_NODE_STATS] = { .type = NLA_REJECT },
 	[KDIST_A_LINK_VERSION] = { .type = NLA_REJECT,
 		.reject_message = "the protocol version is negotiated" },
+	[KDIST_A_DROPPED_UNREAD] = { .type = NLA_REJECT,
+		.reject_message = "counters are read-only" },
 };
 
 static struct genl_family kdist_family;
@@ -130,7 +132,9 @@ static int put_host(struct sk_buff *skb, struct kdist_host *host)
 	    nla_put_u32(skb, KDIST_A_SESSION_TIMEOUT_MS,
 			conf->session_timeout_ms) ||
 	    nla_put_u64_64bit(skb, KDIST_A_AUTH_FAILURES,
-			      atomic64_read(&host->auth_failures), KDIST_A_PAD))
+			      atomic64_read(&host->auth_failures), KDIST_A_PAD) ||
+	    nla_put_u64_64bit(skb, KDIST_A_DROPPED_UNREAD,
+			      atomic64_read(&host->dropped_unread), KDIST_A_PAD))
 		return -EMSGSIZE;
 	return 0;
 }

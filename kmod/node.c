@@ -283,6 +283,9 @@ static void drop_queue(struct kdist_node *node)
 	spin_unlock_bh(&node->lock);
 	for (; msg; msg = next) {
 		next = msg->next;
+		/* Delivered to the node, never read: counted on the host. */
+		if (((struct kdist_rx *)msg->data)->type == KDIST_RX_MSG)
+			atomic64_inc(&node->host->dropped_unread);
 		kdist_msg_free(msg);
 	}
 }

@@ -144,6 +144,18 @@ static int parse(struct tx_batch *b, const struct iov_iter *from)
 			return err;
 		b->n++;
 	}
+	/*
+	 * One call queues at most KDIST_TX_BATCH_MAX messages (a short
+	 * write); the headers of the rest are checked all the same, so that
+	 * a bad one anywhere in the buffer sends nothing of it.
+	 */
+	while (iov_iter_count(&it)) {
+		struct tx_item scratch;
+
+		err = parse_one(&it, &scratch);
+		if (err)
+			return err;
+	}
 	return b->n ? 0 : -EINVAL;
 }
 
@@ -428,6 +440,14 @@ static int queue_one(struct tx_batch *b, struct tx_item *it,
 	struct iov_iter save = *from;
 	int err;
 
+	/*
+	 * Pongs and reports of undeliverable messages go to the writer's own
+	 * queue, past its bound: a writer that does not read could grow it
+	 * without end. Over the hard bound, which messages alone never
+	 * pass, it must read first.
+	 */
+	if (READ_ONCE(b->src->rx_bytes) > KDIST_NODE_RXQ_HARD)
+		return -ENOBUFS;
 	err = wait_budget(b->src, may_wait);
 	if (err)
 		return err;

@@ -207,8 +207,11 @@ void kdi_tx_done(struct kd_node *n, int res)
 		}
 		b->done = i;
 	} else if (res == -EAGAIN || res == -EINTR || res == -ECANCELED ||
-		   res == -ENOMEM || res == 0) {
-		/* Try again (or, when quiescing, leave it). */
+		   res == -ENOMEM || res == -ENOBUFS || res == 0) {
+		/*
+		 * Try again (or, when quiescing, leave it). -ENOBUFS: our own
+		 * queue is over its hard bound; the loop reads it meanwhile.
+		 */
 	} else if (batch_error(res) && last - b->done > 1) {
 		b->single = true;
 	} else if (batch_error(res)) {

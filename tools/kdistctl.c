@@ -991,6 +991,7 @@ static const enum mnl_attr_data_type kdist_policy[KDIST_A_MAX + 1] = {
 	[KDIST_A_LINK_STATE] = MNL_TYPE_U32,
 	[KDIST_A_LINK_STATS] = MNL_TYPE_NESTED,
 	[KDIST_A_AUTH_FAILURES] = MNL_TYPE_U64,
+	[KDIST_A_DROPPED_UNREAD] = MNL_TYPE_U64,
 	[KDIST_A_NODE_NAME] = MNL_TYPE_NUL_STRING,
 	[KDIST_A_NODE_CREATION] = MNL_TYPE_U64,
 	[KDIST_A_NODE_PID] = MNL_TYPE_U32,
@@ -1020,6 +1021,7 @@ static const char *const kdist_attr_labels[KDIST_A_MAX + 1] = {
 	[KDIST_A_LINK_STATE] = "link state",
 	[KDIST_A_LINK_STATS] = "link counters",
 	[KDIST_A_AUTH_FAILURES] = "auth-failures",
+	[KDIST_A_DROPPED_UNREAD] = "dropped-unread",
 	[KDIST_A_NODE_NAME] = "node",
 	[KDIST_A_NODE_CREATION] = "node creation",
 	[KDIST_A_NODE_PID] = "node pid",
@@ -1444,6 +1446,8 @@ static const struct field host_fields[] = {
 	{ KDIST_A_SESSION_TIMEOUT_MS, "session-timeout", "session_timeout_ms",
 	  FIELD_MS },
 	{ KDIST_A_AUTH_FAILURES, "auth-failures", "auth_failures", FIELD_U64 },
+	{ KDIST_A_DROPPED_UNREAD, "dropped-unread", "dropped_unread",
+	  FIELD_U64 },
 };
 
 static int host_show_cb(const struct nlmsghdr *nlh, void *data)

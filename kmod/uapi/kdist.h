@@ -97,7 +97,9 @@
  *
  *   KDIST_CMD_HOST_GET also carries KDIST_A_AUTH_FAILURES: u64, the
  *   connections refused because the peer failed authentication or
- *   announced a host name that is not a configured peer.
+ *   announced a host name that is not a configured peer, and
+ *   KDIST_A_DROPPED_UNREAD: u64, the messages that were in the queue of a
+ *   node of this host, delivered but not read, when it closed.
  *
  * KDIST_CMD_NODE_GET (dump)
  * -------------------------
@@ -182,6 +184,9 @@
  *              but no session (never up yet, or its session ended), so
  *              none of its nodes is known; nothing is sent
  *   -ENOTCONN  the file is not bound
+ *   -ENOBUFS   the writer's own queue holds more than 20 MiB, its hard
+ *              bound, which messages alone never pass: pongs and reports
+ *              of its own writes piled up unread; read first
  *
  * Then the messages are queued in order. If the queues cannot take them
  * all, the call stops at a message boundary and returns the number of
@@ -273,6 +278,7 @@ enum kdist_attr {
 	KDIST_A_NODE_QUEUED_BYTES,
 	KDIST_A_NODE_STATS,
 	KDIST_A_LINK_VERSION,
+	KDIST_A_DROPPED_UNREAD,
 	__KDIST_A_LAST
 };
 

@@ -843,8 +843,11 @@ static inline int t_node_get(const char *name, struct t_node_stat *s)
 	return s->found ? 0 : -ENOENT;
 }
 
-/* t_auth_failures: KDIST_A_AUTH_FAILURES of the calling thread's host, or -errno. */
-static inline int64_t t_auth_failures(void)
+/*
+ * t_host_counter: the u64 host attribute @attr (KDIST_A_AUTH_FAILURES,
+ * KDIST_A_DROPPED_UNREAD) of the calling thread's host, or -errno.
+ */
+static inline int64_t t_host_counter(int attr)
 {
 	struct kd_nl nl;
 	int64_t ret;

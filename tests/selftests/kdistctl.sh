@@ -309,6 +309,7 @@ t_show_defaults() {
 	expect_out "^  tick: $TICK_MS_DEFAULT ms\$" &&
 	expect_out "^  session-timeout: $SESSION_TIMEOUT_MS_DEFAULT ms\$" &&
 	expect_out '^  auth-failures: 0$' &&
+	expect_out '^  dropped-unread: 0$' &&
 	INCARNATION=$(show_field incarnation)
 }
 
@@ -318,7 +319,7 @@ t_json_defaults() {
 	json_check "$LAST.out" "
 assert set(d) == {'name', 'incarnation', 'listen_addr', 'listen_port',
                   'secret_set', 'tick_ms', 'session_timeout_ms',
-                  'auth_failures'}, sorted(d)
+                  'auth_failures', 'dropped_unread'}, sorted(d)
 assert isinstance(d['name'], str) and d['name'], d['name']
 assert HEX64.match(d['incarnation']), d['incarnation']
 assert d['incarnation'] == '$INCARNATION', 'differs from text output'
@@ -328,6 +329,7 @@ assert d['secret_set'] is False, d['secret_set']
 assert d['tick_ms'] == $TICK_MS_DEFAULT, d['tick_ms']
 assert d['session_timeout_ms'] == $SESSION_TIMEOUT_MS_DEFAULT
 assert is_int(d['auth_failures']) and d['auth_failures'] == 0
+assert is_int(d['dropped_unread']) and d['dropped_unread'] == 0
 "
 }
 
@@ -362,7 +364,7 @@ t_json_after_set() {
 	json_check "$LAST.out" "
 assert set(d) == {'name', 'incarnation', 'listen_addr', 'listen_port',
                   'secret_set', 'tick_ms', 'session_timeout_ms',
-                  'auth_failures'}, sorted(d)
+                  'auth_failures', 'dropped_unread'}, sorted(d)
 assert d['name'] == 'alpha', d['name']
 assert d['incarnation'] == '$INCARNATION', d['incarnation']
 assert d['listen_addr'] == '0.0.0.0', d['listen_addr']
@@ -645,7 +647,7 @@ STATS = {'tx_seq', 'rx_seq', 'acked', 'retransmits', 'reconnects',
          'tx_bytes', 'rx_bytes', 'queued_bytes', 'queued_frames',
          'last_rx_ms', 'dups', 'drop_session', 'drop_no_node', 'drop_stale',
          'proto_errors', 'ticks_tx', 'ticks_rx', 'tx_msgs', 'rx_msgs',
-         'flow_holds', 'flow_held'}
+         'flow_holds', 'flow_held', 'auth_failures'}
 def check_link(l, peer, addr, port):
     assert set(l) == {'peer', 'addr', 'port', 'incarnation', 'state',
                       'protocol', 'stats'}, sorted(l)

@@ -340,6 +340,57 @@ TEST_F(two, malformed_batch_sends_nothing)
 	EXPECT_EQ(EAGAIN, errno);
 }
 
+/*
+ * One write queues at most 256 messages (a short write), but checks every
+ * header of its buffer: a bad one past the 256th still sends nothing. A
+ * good buffer of 300 goes out in two writes, every message once, in order.
+ */
+#define LONG_BATCH	300
+TEST_F(two, long_batch_checked_whole)
+{
+	size_t off = 0, bad_at = 0, done = 0;
+	unsigned char *wbuf;
+	unsigned int i, got = 0;
+	struct kdist_tx *bad;
+	struct t_rx m;
+	ssize_t n;
+
+	wbuf = malloc(LONG_BATCH * 64);
+	ASSERT_NE(NULL, wbuf);
+	for (i = 0; i < LONG_BATCH; i++) {
+		if (i == 280)
+			bad_at = off;
+		t_put(wbuf, &off, KDIST_TX_MSG, "b", 0, 0, &i, sizeof(i));
+	}
+	bad = (void *)(wbuf + bad_at);
+	bad->type = __KDIST_TX_LAST;
+	EXPECT_EQ(-1, write(self->a, wbuf, off));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, read(self->b, self->rbuf, RBUF));
+	EXPECT_EQ(EAGAIN, errno);
+
+	bad->type = KDIST_TX_MSG;
+	n = write(self->a, wbuf, off);
+	ASSERT_LT(0, n);
+	EXPECT_GT(off, (size_t)n);	/* 256 of them */
+	done = n;
+	n = write(self->a, wbuf + done, off - done);
+	EXPECT_EQ(off - done, (size_t)n);
+	while (got < LONG_BATCH) {
+		size_t roff = 0;
+
+		n = t_read_one(self->b, self->rbuf, RBUF, 1000);
+		ASSERT_LT(0, n);
+		while (t_next(self->rbuf, n, &roff, &m) == 1) {
+			ASSERT_EQ(KDIST_RX_MSG, m.rx->type);
+			ASSERT_EQ(sizeof(got), m.rx->len);
+			EXPECT_EQ(0, memcmp(m.payload, &got, sizeof(got)));
+			got++;
+		}
+	}
+	free(wbuf);
+}
+
 TEST_F(two, unknown_destinations)
 {
 	unsigned char wbuf[256];
@@ -433,6 +484,73 @@ TEST_F(two, nodedown_after_messages)
 	EXPECT_EQ(KDIST_RX_MSG, m.rx->type);
 	ASSERT_EQ(1, t_next(self->rbuf, n, &off, &m));
 	EXPECT_EQ(KDIST_RX_EVENT, m.rx->type);
+}
+
+/*
+ * A node's unread messages go with it when it closes, as a mailbox with
+ * its process: counted on the host (KDIST_A_DROPPED_UNREAD), events not.
+ * Its senders hear nodedown (closed), as nodedown_after_messages shows.
+ */
+TEST_F(two, unread_dropped_on_close_counted)
+{
+	int64_t before = t_host_counter(KDIST_A_DROPPED_UNREAD);
+	int i;
+
+	ASSERT_LE(0, before);
+	for (i = 0; i < 3; i++)
+		ASSERT_LT(0, t_send(self->a, "b", 0, "unread", 6));
+	close(self->b);
+	self->b = t_node("b2", O_NONBLOCK, NULL);
+	ASSERT_LE(0, self->b);
+	EXPECT_EQ(before + 3, t_host_counter(KDIST_A_DROPPED_UNREAD));
+}
+
+/*
+ * A writer that never reads cannot grow its own queue without end with
+ * the pongs of its pings (or reports of its writes): past the hard bound
+ * (20 MiB), which messages alone never pass, its writes get -ENOBUFS.
+ * Once it reads, it may ping again, and no pong was lost.
+ */
+#define PINGS_PER_WRITE	256
+TEST_F_TIMEOUT(two, own_queue_bounded_enobufs, 120)
+{
+	size_t off, one = KDIST_TX_SIZE(1, 0), hard = 20u << 20;
+	unsigned char *wbuf = malloc(PINGS_PER_WRITE * one);
+	uint64_t pings = 0, pongs = 0;
+	struct t_node_stat st;
+	struct t_rx m;
+	ssize_t n;
+	int i;
+
+	ASSERT_NE(NULL, wbuf);
+	off = 0;
+	for (i = 0; i < PINGS_PER_WRITE; i++)
+		t_put(wbuf, &off, KDIST_TX_PING, "b", 0, i, NULL, 0);
+	for (;;) {
+		n = write(self->a, wbuf, off);
+		if (n < 0)
+			break;
+		ASSERT_EQ(0, n % one);
+		pings += n / one;
+		ASSERT_GT(hard, pings * 16) TH_LOG("no bound after %llu pings",
+						   (unsigned long long)pings);
+	}
+	EXPECT_EQ(ENOBUFS, errno);
+	ASSERT_EQ(0, t_node_get("a", &st));
+	TH_LOG("-ENOBUFS after %llu pings; a holds %llu bytes",
+	       (unsigned long long)pings, (unsigned long long)st.queued_bytes);
+	EXPECT_LT(hard, st.queued_bytes);
+	EXPECT_GT(hard + PINGS_PER_WRITE * 256, st.queued_bytes);
+	/* Every pong is there, once. */
+	while ((n = read(self->a, self->rbuf, RBUF)) > 0) {
+		size_t roff = 0;
+
+		while (t_next(self->rbuf, n, &roff, &m) == 1)
+			pongs += m.rx->type == KDIST_RX_PONG;
+	}
+	EXPECT_EQ(pings, pongs);
+	EXPECT_LT(0, write(self->a, wbuf, one));
+	free(wbuf);
 }
 
 TEST_F(two, ping_pong)
