@@ -856,11 +856,15 @@ static inline int64_t t_host_counter(int attr)
 	if (!ret)
 		ret = t_nl_host_get(&nl);
 	if (!ret)
-		ret = nl.tb[KDIST_A_AUTH_FAILURES] ?
-		      (int64_t)mnl_attr_get_u64(nl.tb[KDIST_A_AUTH_FAILURES]) :
+		ret = nl.tb[attr] ? (int64_t)mnl_attr_get_u64(nl.tb[attr]) :
 		      -ENODATA;
 	t_nl_close(&nl);
 	return ret;
+}
+
+static inline int64_t t_auth_failures(void)
+{
+	return t_host_counter(KDIST_A_AUTH_FAILURES);
 }
 
 /* t_host_secret sets the cluster secret of the calling thread's host. */
@@ -897,15 +901,37 @@ static inline int t_kmsg_open(void)
 }
 
 /*
- * t_kmsg_find reads the records logged since t_kmsg_open (or the last
- * call) and returns 1 if one contains @needle, else 0.
+ * t_ss_kill kills, with `ss -K`, the TCP sockets of namespace @ns to host
+ * @peer (an index, as for t_ip()): a connection reset without a cut
+ * cable. 0, or -1 if ss failed (the kernel needs CONFIG_INET_DIAG_DESTROY
+ * and tcp_diag, which this loads).
  */
-static inline int t_kmsg_find(int fd, const char *needle)
+static inline int t_ss_kill(const char *ns, int peer)
 {
-	char rec[2048];
-	int found = 0;
+	char pip[32];
+
+	t_ip(peer, pip, sizeof(pip));
+	t_sh("modprobe -q inet_diag; modprobe -q tcp_diag");
+	return t_sh("ip netns exec %s ss -K -t dst %s >/dev/null", ns, pip) ?
+	       -1 : 0;
+}
+
+/*
+ * t_kmsg_read reads the records logged since t_kmsg_open (or the last
+ * call), and keeps in @out (of @cap bytes, NUL-terminated) the messages of
+ * those that contain @needle, a line each; returns how many those are
+ * (all of them, also the ones @out had no room for).
+ */
+static inline int t_kmsg_read(int fd, const char *needle, char *out,
+			      size_t cap)
+{
+	size_t used = 0, len;
+	char rec[2048], *msg;
+	int count = 0;
 	ssize_t n;
 
+	if (cap)
+		out[0] = 0;
 	for (;;) {
 		n = read(fd, rec, sizeof(rec) - 1);
 		if (n < 0 && errno == EPIPE)	/* overwritten: go on */
@@ -913,10 +939,44 @@ static inline int t_kmsg_find(int fd, const char *needle)
 		if (n <= 0)
 			break;
 		rec[n] = 0;
-		if (strstr(rec, needle))
-			found = 1;
+		if (!strstr(rec, needle))
+			continue;
+		count++;
+		/* "prio,seq,time,flags;message\n" */
+		msg = strchr(rec, ';');
+		msg = msg ? msg + 1 : rec;
+		len = strcspn(msg, "\n");
+		if (out && cap > used + 1 && len < cap - used - 1) {
+			memcpy(out + used, msg, len);
+			used += len;
+			out[used++] = '\n';
+			out[used] = 0;
+		}
 	}
-	return found;
+	return count;
+}
+
+/* t_kmsg_find: 1 if a record since the last call contains @needle. */
+static inline int t_kmsg_find(int fd, const char *needle)
+{
+	return t_kmsg_read(fd, needle, NULL, 0) > 0;
+}
+
+/* t_lines_with: how many lines of @text contain both @a and @b. */
+static inline int t_lines_with(const char *text, const char *a, const char *b)
+{
+	int count = 0;
+
+	while (*text) {
+		size_t len = strcspn(text, "\n");
+		char line[2048];
+
+		snprintf(line, sizeof(line), "%.*s", (int)len, text);
+		if (strstr(line, a) && strstr(line, b))
+			count++;
+		text += len + (text[len] == '\n');
+	}
+	return count;
 }
 
 #endif

@@ -280,11 +280,7 @@ static void cut(struct __test_metadata *_metadata, int on)
 /* Kills the link's socket on host @i with ss -K; 0, or -1 if ss failed. */
 static int ss_kill(int i)
 {
-	char pip[32];
-
-	t_ip(!i, pip, sizeof(pip));
-	return t_sh("ip netns exec %s ss -K -t dst %s >/dev/null",
-		    i ? NS_B : NS_A, pip) ? -1 : 0;
+	return t_ss_kill(i ? NS_B : NS_A, !i);
 }
 
 TEST_F_TIMEOUT(cp, stream, 240)
@@ -303,7 +299,6 @@ TEST_F_TIMEOUT(cp, stream, 240)
 		ASSERT_EQ(0, t_netem(NS_B, variant->netem));
 	}
 	if (variant->mode == CUT_SS_KILL) {
-		t_sh("modprobe -q inet_diag; modprobe -q tcp_diag");
 		if (ss_kill(0))
 			SKIP(return, "ss -K failed: the kernel needs CONFIG_INET_DIAG_DESTROY and tcp_diag");
 	}

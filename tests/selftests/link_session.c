@@ -232,9 +232,9 @@ TEST_F_TIMEOUT(sess, timeout_drops_and_new_session, 180)
 		undeliv++;
 	}
 	EXPECT_EQ(N_CUT, undeliv);
-	/* The peer's node is gone: a write to it finds no such node. */
+	/* The session is gone: no node of beta is known to write to. */
 	k = 7;
-	EXPECT_EQ(-ENOENT, t_send(self->a, "nb@beta", 0, &k, sizeof(k)));
+	EXPECT_EQ(-EHOSTDOWN, t_send(self->a, "nb@beta", 0, &k, sizeof(k)));
 
 	/*
 	 * Mended: a fresh session. The nodes of the ended one stay down (G3):

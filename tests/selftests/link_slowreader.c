@@ -398,16 +398,6 @@ TEST_F_TIMEOUT(sr, slow_reader_bounded_no_loss, 300)
 	EXPECT_EQ(N_TOTAL + 1, lb.stats[KDIST_LS_RX_MSGS]);
 }
 
-/* Kills alpha's socket of the link with ss -K: 0, or -1 if ss failed. */
-static int kill_link_sock(void)
-{
-	char pip[32];
-
-	t_ip(1, pip, sizeof(pip));
-	return t_sh("ip netns exec %s ss -K -t dst %s >/dev/null", NS_A,
-		    pip) ? -1 : 0;
-}
-
 /*
  * The hold survives a reconnect within the session (version 2): nb is
  * held, alpha's socket is killed and the link resumes on a new one, na is
@@ -428,8 +418,7 @@ TEST_F_TIMEOUT(sr, held_across_reconnect, 300)
 	ASSERT_LE(1, la.stats[KDIST_LS_FLOW_HELD]);
 	TH_LOG("na held after %u messages; killing the connection", sent);
 
-	t_sh("modprobe -q inet_diag; modprobe -q tcp_diag");
-	if (kill_link_sock())
+	if (t_ss_kill(NS_A, 1))
 		SKIP(return, "ss -K failed: the kernel needs CONFIG_INET_DIAG_DESTROY and tcp_diag");
 	end = t_now_ms() + UP_MS;
 	do {

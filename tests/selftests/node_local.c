@@ -1172,9 +1172,14 @@ TEST_F_TIMEOUT(two, spin_wait_ioctl, 60)
 	       spun, (unsigned long long)st.stats[KDIST_NS_WAKE_SPINS],
 	       (unsigned long long)st.stats[KDIST_NS_WAKE_SPIN_HITS]);
 	EXPECT_EQ(50, got);
-	EXPECT_LE(1, spun);
-	EXPECT_EQ(spun, st.stats[KDIST_NS_WAKE_SPIN_HITS]);
-	EXPECT_LE(spun, st.stats[KDIST_NS_WAKE_SPINS]);
+	/*
+	 * Every hit returned 1; a 1 is not always a hit: an answer queued
+	 * before the call is returned at once, with no spin counted.
+	 */
+	EXPECT_LE(1, st.stats[KDIST_NS_WAKE_SPIN_HITS]);
+	EXPECT_GE(spun, st.stats[KDIST_NS_WAKE_SPIN_HITS]);
+	EXPECT_LE(st.stats[KDIST_NS_WAKE_SPIN_HITS],
+		  st.stats[KDIST_NS_WAKE_SPINS]);
 }
 
 TEST_HARNESS_MAIN
