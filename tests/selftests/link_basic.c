@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Two hosts over real TCP: the link comes up after authentication, nodes
- * learn of each other, messages of every size cross in order, ping is
- * answered by the kernel, and a closed node is reported down at once.
+ * learn of each other, messages of every size cross in order, alone or in
+ * a batch, a write with any error sends nothing, ping is answered by the
+ * kernel, and a closed node is reported down at once.
  *
  *   kdlb-0 "alpha" 10.77.0.1 --- bridge --- 10.77.0.2 "beta" kdlb-1
  */
@@ -46,6 +47,14 @@ FIXTURE_TEARDOWN(pair)
 	close(self->b);
 	free(self->rbuf);
 	t_hosts_down(PFX, 2);
+}
+
+/* The counters of node na, on alpha: the thread moves into alpha. */
+static int na_stats(struct t_node_stat *st)
+{
+	int ret = t_enter(PFX "-0");
+
+	return ret ? ret : t_node_get("na", st);
 }
 
 TEST_F_TIMEOUT(pair, message_across, T_LINK_TIMEOUT)
@@ -146,6 +155,206 @@ TEST_F_TIMEOUT(pair, sizes_in_order, T_LINK_TIMEOUT)
 	free(pay);
 }
 
+/*
+ * One write() with messages for a node of another host and for one of its
+ * own host, interleaved, a long one among them: each destination gets its
+ * messages once, in the order of the batch, and the link counts exactly
+ * the remote ones.
+ */
+TEST_F_TIMEOUT(pair, batch_across_in_order, T_LINK_TIMEOUT)
+{
+	const uint32_t total = 30, big = 70000, big_at = 9;
+	uint32_t i, v, next_b = 0, next_l = 1, sent_b = 0;
+	unsigned char *wbuf = calloc(1, 2 * big);
+	unsigned char *pay = calloc(1, big);
+	struct t_link l0, l;
+	struct t_rx m;
+	size_t off = 0;
+	ssize_t n;
+	int nl;
+
+	ASSERT_NE(NULL, wbuf);
+	ASSERT_NE(NULL, pay);
+	/* A second node on alpha takes every third message. */
+	ASSERT_EQ(0, t_enter(PFX "-0"));
+	nl = t_node("nl", 0, NULL);
+	ASSERT_LE(0, nl);
+	ASSERT_EQ(0, t_link_get_in(PFX "-0", "beta", &l0));
+	for (i = 0; i < total; i++) {
+		memcpy(pay, &i, sizeof(i));
+		if (i % 3 == 1) {
+			t_put(wbuf, &off, KDIST_TX_MSG, "nl", 0, 0, pay,
+			      sizeof(i));
+			continue;
+		}
+		/* One of them crosses in several frames. */
+		t_put(wbuf, &off, KDIST_TX_MSG, "nb@beta", 0, 0, pay,
+		      i == big_at ? big : sizeof(i));
+		sent_b++;
+	}
+	ASSERT_EQ(off, write(self->a, wbuf, off));
+	while (next_b < total) {
+		n = t_read_one(self->b, self->rbuf, KDIST_MSG_MAX + 4096, 5000);
+		ASSERT_LT(0, n);
+		off = 0;
+		while (t_next(self->rbuf, n, &off, &m)) {
+			/* nl's nodeup. */
+			if (m.rx->type == KDIST_RX_EVENT)
+				continue;
+			ASSERT_EQ(KDIST_RX_MSG, m.rx->type);
+			ASSERT_TRUE(t_src_is(&m, "na@alpha"));
+			ASSERT_EQ(next_b == big_at ? big : sizeof(v),
+				  m.rx->len);
+			memcpy(&v, m.payload, sizeof(v));
+			ASSERT_EQ(next_b, v);
+			next_b += next_b % 3 == 0 ? 2 : 1;
+		}
+	}
+	while (next_l < total) {
+		n = t_read_one(nl, self->rbuf, KDIST_MSG_MAX + 4096, 5000);
+		ASSERT_LT(0, n);
+		off = 0;
+		while (t_next(self->rbuf, n, &off, &m)) {
+			if (m.rx->type == KDIST_RX_EVENT)
+				continue;
+			ASSERT_EQ(KDIST_RX_MSG, m.rx->type);
+			ASSERT_TRUE(t_src_is(&m, "na@alpha"));
+			memcpy(&v, m.payload, sizeof(v));
+			ASSERT_EQ(next_l, v);
+			next_l += 3;
+		}
+	}
+	/* Nothing more, nothing twice. */
+	EXPECT_EQ(-ETIMEDOUT, t_wait_msg_from(self->b, "na@alpha", 300));
+	EXPECT_EQ(-ETIMEDOUT, t_wait_msg_from(nl, "na@alpha", 100));
+	ASSERT_EQ(0, t_link_get_in(PFX "-0", "beta", &l));
+	EXPECT_EQ(l0.stats[KDIST_LS_TX_MSGS] + sent_b,
+		  l.stats[KDIST_LS_TX_MSGS]);
+	close(nl);
+	free(pay);
+	free(wbuf);
+}
+
+/*
+ * A bad message anywhere in a batch for another host fails the whole
+ * write and sends nothing, not even the good message before it: the link
+ * counts no message and takes no sequence number, and the destination
+ * reads nothing. Then a good message still crosses, and is counted.
+ */
+TEST_F_TIMEOUT(pair, malformed_batch_across_sends_nothing, T_LINK_TIMEOUT)
+{
+	struct { uint16_t type; uint8_t flags; uint32_t len; int err; } cases[] = {
+		{ 0, 0, 1, EINVAL },			/* type 0 */
+		{ __KDIST_TX_LAST, 0, 1, EINVAL },	/* unknown type */
+		{ KDIST_TX_MSG, 0x80, 1, EINVAL },	/* unknown flag */
+		{ KDIST_TX_MSG, 0, KDIST_MSG_MAX + 1, EMSGSIZE },
+		{ KDIST_TX_MSG, 0, 4000, EINVAL },	/* runs past the end */
+	};
+	unsigned char *big = calloc(1, KDIST_MSG_MAX + 1);
+	unsigned char wbuf[4096];
+	struct kdist_tx *bad;
+	struct t_link l0, l, r0, r;
+	size_t off, good;
+	unsigned int i;
+
+	ASSERT_NE(NULL, big);
+	ASSERT_EQ(0, t_link_get_in(PFX "-0", "beta", &l0));
+	ASSERT_EQ(0, t_link_get_in(PFX "-1", "alpha", &r0));
+	/* One message over the bound, alone. */
+	EXPECT_EQ(-EMSGSIZE, t_send(self->a, "nb@beta", 0, big,
+				    KDIST_MSG_MAX + 1));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		off = 0;
+		t_put(wbuf, &off, KDIST_TX_MSG, "nb@beta", 0, 0, "ok", 2);
+		good = off;
+		t_put(wbuf, &off, KDIST_TX_MSG, "nb@beta", 0, 0, "x", 1);
+		bad = (void *)(wbuf + good);
+		bad->type = cases[i].type;
+		bad->flags = cases[i].flags;
+		bad->len = cases[i].len;
+		EXPECT_EQ(-1, write(self->a, wbuf, off));
+		EXPECT_EQ(cases[i].err, errno) TH_LOG("case %u", i);
+	}
+	/* Truncated header after a good message. */
+	off = 0;
+	t_put(wbuf, &off, KDIST_TX_MSG, "nb@beta", 0, 0, "ok", 2);
+	good = off;
+	t_put(wbuf, &off, KDIST_TX_MSG, "nb@beta", 0, 0, "x", 1);
+	EXPECT_EQ(-1, write(self->a, wbuf, good + sizeof(struct kdist_tx) - 1));
+	EXPECT_EQ(EINVAL, errno);
+	/* Non-zero padding in the good message. */
+	wbuf[good - 1] = 1;
+	EXPECT_EQ(-1, write(self->a, wbuf, off));
+	EXPECT_EQ(EINVAL, errno);
+	/* A bad destination, an unknown node, an unknown host after it. */
+	off = 0;
+	t_put(wbuf, &off, KDIST_TX_MSG, "nb@beta", 0, 0, "ok", 2);
+	good = off;
+	t_put(wbuf, &off, KDIST_TX_MSG, "n b@beta", 0, 0, "x", 1);
+	EXPECT_EQ(-1, write(self->a, wbuf, off));
+	EXPECT_EQ(EINVAL, errno);
+	off = good;
+	t_put(wbuf, &off, KDIST_TX_MSG, "nobody@beta", 0, 0, "x", 1);
+	EXPECT_EQ(-1, write(self->a, wbuf, off));
+	EXPECT_EQ(ENOENT, errno);
+	off = good;
+	t_put(wbuf, &off, KDIST_TX_MSG, "nb@gamma", 0, 0, "x", 1);
+	EXPECT_EQ(-1, write(self->a, wbuf, off));
+	EXPECT_EQ(EHOSTUNREACH, errno);
+	/* Nothing went: not queued on the link, not received. */
+	EXPECT_EQ(-ETIMEDOUT, t_wait_msg_from(self->b, "na@alpha", 500));
+	ASSERT_EQ(0, t_link_get_in(PFX "-0", "beta", &l));
+	EXPECT_EQ(l0.stats[KDIST_LS_TX_MSGS], l.stats[KDIST_LS_TX_MSGS]);
+	EXPECT_EQ(l0.stats[KDIST_LS_TX_SEQ], l.stats[KDIST_LS_TX_SEQ]);
+	ASSERT_EQ(0, t_link_get_in(PFX "-1", "alpha", &r));
+	EXPECT_EQ(r0.stats[KDIST_LS_RX_MSGS], r.stats[KDIST_LS_RX_MSGS]);
+	/* The counters do move: a good message crosses and is counted. */
+	ASSERT_LT(0, t_send(self->a, "nb@beta", 0, "ok", 2));
+	EXPECT_EQ(0, t_wait_msg_from(self->b, "na@alpha", 5000));
+	ASSERT_EQ(0, t_link_get_in(PFX "-0", "beta", &l));
+	EXPECT_EQ(l0.stats[KDIST_LS_TX_MSGS] + 1, l.stats[KDIST_LS_TX_MSGS]);
+	EXPECT_LT(l0.stats[KDIST_LS_TX_SEQ], l.stats[KDIST_LS_TX_SEQ]);
+	free(big);
+}
+
+/*
+ * Destinations on another host that are not addresses get -EINVAL, before
+ * any lookup: an empty node or host part, a second '@', a character
+ * outside [A-Za-z0-9._-], a part over 63 bytes. At 63 bytes a part is
+ * valid, and the lookup answers.
+ */
+TEST_F_TIMEOUT(pair, bad_remote_destinations, T_LINK_TIMEOUT)
+{
+	static const char *const bad[] = {
+		"@beta", "nb@", "@", "nb@@beta", "b@d@beta", "n b@beta",
+		"nb@be ta", "n/b@beta", "nb@beta/", "nb@beta\n", "nb\x01@beta",
+	};
+	char name[KDIST_ADDR_MAX + 1];
+	struct t_link l0, l;
+	unsigned int i;
+
+	ASSERT_EQ(0, t_link_get_in(PFX "-0", "beta", &l0));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		EXPECT_EQ(-EINVAL, t_send(self->a, bad[i], 0, "x", 1))
+			TH_LOG("destination %u", i);
+	/* A node part of 64 bytes, then of 63. */
+	memset(name, 'n', 64);
+	strcpy(name + 64, "@beta");
+	EXPECT_EQ(-EINVAL, t_send(self->a, name, 0, "x", 1));
+	EXPECT_EQ(-ENOENT, t_send(self->a, name + 1, 0, "x", 1));
+	/* A host part of 64 bytes, then of 63. */
+	strcpy(name, "nb@");
+	memset(name + 3, 'h', 64);
+	name[67] = 0;
+	EXPECT_EQ(-EINVAL, t_send(self->a, name, 0, "x", 1));
+	name[66] = 0;
+	EXPECT_EQ(-EHOSTUNREACH, t_send(self->a, name, 0, "x", 1));
+	EXPECT_EQ(-ETIMEDOUT, t_wait_msg_from(self->b, "na@alpha", 300));
+	ASSERT_EQ(0, t_link_get_in(PFX "-0", "beta", &l));
+	EXPECT_EQ(l0.stats[KDIST_LS_TX_MSGS], l.stats[KDIST_LS_TX_MSGS]);
+	EXPECT_EQ(l0.stats[KDIST_LS_TX_SEQ], l.stats[KDIST_LS_TX_SEQ]);
+}
+
 TEST_F_TIMEOUT(pair, ping_answered_by_kernel, T_LINK_TIMEOUT)
 {
 	unsigned char wbuf[256];
@@ -192,13 +401,18 @@ TEST_F_TIMEOUT(pair, close_reported_at_once, T_LINK_TIMEOUT)
 	EXPECT_EQ(-ENOENT, t_send(self->a, "nb@beta", 0, "x", 1));
 }
 
-/* Stale creation on the remote side is reported to the sender. */
+/*
+ * Stale creation on the remote side is reported to the sender, and
+ * counted on the sending node (undeliverable).
+ */
 TEST_F_TIMEOUT(pair, stale_remote_creation, T_LINK_TIMEOUT)
 {
 	unsigned char wbuf[256];
+	struct t_node_stat s0, s;
 	struct kdist_event ev;
 	size_t off = 0;
 
+	ASSERT_EQ(0, na_stats(&s0));
 	t_put(wbuf, &off, KDIST_TX_MSG, "nb@beta", self->cb + 1, 5, "x", 1);
 	ASSERT_EQ(off, write(self->a, wbuf, off));
 	ASSERT_EQ(0, t_wait_event(self->a, KDIST_EV_UNDELIVERABLE, "nb@beta",
@@ -206,6 +420,9 @@ TEST_F_TIMEOUT(pair, stale_remote_creation, T_LINK_TIMEOUT)
 	EXPECT_EQ(KDIST_DOWN_STALE, ev.reason);
 	EXPECT_EQ(5, ev.cookie);
 	EXPECT_EQ(-ETIMEDOUT, t_read_one(self->b, self->rbuf, 4096, 300));
+	ASSERT_EQ(0, na_stats(&s));
+	EXPECT_EQ(s0.stats[KDIST_NS_UNDELIVERABLE] + 1,
+		  s.stats[KDIST_NS_UNDELIVERABLE]);
 }
 
 /*
@@ -214,16 +431,19 @@ TEST_F_TIMEOUT(pair, stale_remote_creation, T_LINK_TIMEOUT)
  * (G3), with the message's cookie. The new node of that name never sees
  * it. beta's frames to alpha (its NODE_DOWN and NODE_UP too) are held
  * back by netem, so alpha still believes in the old creation when it
- * sends; 500 ms stays clear of the 1 s tick timeout.
+ * sends; 500 ms stays clear of the 1 s tick timeout. The report back
+ * counts on the sending node (undeliverable), once.
  */
 TEST_F_TIMEOUT(pair, stale_dropped_remotely_reported, T_LINK_TIMEOUT)
 {
 	unsigned char wbuf[256];
+	struct t_node_stat s0, s;
 	struct kdist_event ev;
 	struct t_link l;
 	uint64_t cb2 = 0;
 	size_t off = 0;
 
+	ASSERT_EQ(0, na_stats(&s0));
 	ASSERT_EQ(0, t_netem(PFX "-1", "delay 500ms"));
 	close(self->b);
 	ASSERT_EQ(0, t_enter(PFX "-1"));
@@ -240,6 +460,9 @@ TEST_F_TIMEOUT(pair, stale_dropped_remotely_reported, T_LINK_TIMEOUT)
 	EXPECT_EQ(-ETIMEDOUT, t_wait_msg_from(self->b, "na@alpha", 500));
 	ASSERT_EQ(0, t_link_get_in(PFX "-1", "alpha", &l));
 	EXPECT_EQ(1, l.stats[KDIST_LS_DROP_STALE]);
+	ASSERT_EQ(0, na_stats(&s));
+	EXPECT_EQ(s0.stats[KDIST_NS_UNDELIVERABLE] + 1,
+		  s.stats[KDIST_NS_UNDELIVERABLE]);
 	EXPECT_EQ(0, t_netem(PFX "-1", NULL));
 }
 
@@ -253,10 +476,12 @@ TEST_F_TIMEOUT(pair, stale_dropped_remotely_reported, T_LINK_TIMEOUT)
 TEST_F_TIMEOUT(pair, gone_node_dropped_remotely_reported, T_LINK_TIMEOUT)
 {
 	unsigned char wbuf[256];
+	struct t_node_stat s0, s;
 	struct kdist_event ev;
 	struct t_link l0, l;
 	size_t off = 0;
 
+	ASSERT_EQ(0, na_stats(&s0));
 	ASSERT_EQ(0, t_link_get_in(PFX "-1", "alpha", &l0));
 	EXPECT_EQ(0, l0.stats[KDIST_LS_DROP_NO_NODE]);
 	ASSERT_EQ(0, t_netem(PFX "-1", "delay 500ms"));
@@ -274,6 +499,9 @@ TEST_F_TIMEOUT(pair, gone_node_dropped_remotely_reported, T_LINK_TIMEOUT)
 	EXPECT_EQ(1, l.stats[KDIST_LS_DROP_NO_NODE]);
 	EXPECT_EQ(0, l.stats[KDIST_LS_DROP_STALE]);
 	EXPECT_EQ(l0.stats[KDIST_LS_RX_MSGS], l.stats[KDIST_LS_RX_MSGS]);
+	ASSERT_EQ(0, na_stats(&s));
+	EXPECT_EQ(s0.stats[KDIST_NS_UNDELIVERABLE] + 1,
+		  s.stats[KDIST_NS_UNDELIVERABLE]);
 	EXPECT_EQ(0, t_netem(PFX "-1", NULL));
 	/* Now alpha knows: refused at once, nothing queued. */
 	EXPECT_EQ(-ENOENT, t_send(self->a, "nb@beta", 0, "x", 1));

@@ -2,9 +2,9 @@
 /*
  * Nodes on one host through /dev/kdist: binding, sending, batching, every
  * error path of write(), stale-creation drops, in-band events, ping, node
- * listing, poll, backpressure, faulting reads, busy-polling reads and the
- * spin for a local answer (wake_spin_us). Each test runs in its own
- * network namespace, a fresh host named "h1".
+ * listing, poll, backpressure, RWF_NOWAIT, faulting reads, busy-polling
+ * reads and the spin for a local answer (wake_spin_us). Each test runs in
+ * its own network namespace, a fresh host named "h1".
  */
 #include <poll.h>
 #include <pthread.h>
@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 #include "kd_dev.h"
 #include "kd_net.h"
@@ -431,27 +432,41 @@ static void expect_event(struct __test_metadata *_metadata, int fd,
 	EXPECT_TRUE(t_src_is(&m, src));
 }
 
-/* A stale creation is never delivered: it is reported to the sender. */
+/*
+ * A stale creation is never delivered: it is reported to the sender, and
+ * counted on the sending node (undeliverable), once per message.
+ */
 TEST_F(two, stale_creation_reported)
 {
+	struct t_node_stat s0, s;
 	unsigned char wbuf[256];
 	size_t off = 0;
 
+	ASSERT_EQ(0, t_node_get("a", &s0));
 	t_put(wbuf, &off, KDIST_TX_MSG, "b", self->cb - 1, 77, "old", 3);
 	ASSERT_EQ(off, write(self->a, wbuf, off));
 	EXPECT_EQ(-1, read(self->b, self->rbuf, RBUF));
 	EXPECT_EQ(EAGAIN, errno);
 	expect_event(_metadata, self->a, self->rbuf, KDIST_EV_UNDELIVERABLE,
 		     KDIST_DOWN_STALE, "b@h1", self->cb - 1, 77);
-	/* The current creation is delivered. */
+	ASSERT_EQ(0, t_node_get("a", &s));
+	EXPECT_EQ(s0.stats[KDIST_NS_UNDELIVERABLE] + 1,
+		  s.stats[KDIST_NS_UNDELIVERABLE]);
+	/* The current creation is delivered, and not counted. */
 	ASSERT_LT(0, t_send(self->a, "b", self->cb, "new", 3));
 	EXPECT_LT(0, read(self->b, self->rbuf, RBUF));
+	ASSERT_EQ(0, t_node_get("a", &s));
+	EXPECT_EQ(s0.stats[KDIST_NS_UNDELIVERABLE] + 1,
+		  s.stats[KDIST_NS_UNDELIVERABLE]);
 	/* A gone node with a known creation: reported, not an error. */
 	off = 0;
 	t_put(wbuf, &off, KDIST_TX_MSG, "gone", 12345, 78, "x", 1);
 	ASSERT_EQ(off, write(self->a, wbuf, off));
 	expect_event(_metadata, self->a, self->rbuf, KDIST_EV_UNDELIVERABLE,
 		     KDIST_DOWN_NOPROC, "gone@h1", 12345, 78);
+	ASSERT_EQ(0, t_node_get("a", &s));
+	EXPECT_EQ(s0.stats[KDIST_NS_UNDELIVERABLE] + 2,
+		  s.stats[KDIST_NS_UNDELIVERABLE]);
 }
 
 TEST_F(two, nodedown_on_close_and_nodeup_on_bind)
@@ -911,6 +926,102 @@ TEST_F_TIMEOUT(two, busy_poll_read, 60)
 	alarm(1);
 	EXPECT_EQ(-1, read(fd, r.buf, sizeof(r.buf)));
 	EXPECT_EQ(EINTR, errno);
+}
+
+/*
+ * RWF_NOWAIT (IOCB_NOWAIT) is honoured on a blocking file, as io_uring
+ * needs: preadv2() with nothing queued and pwritev2() with no room both
+ * fail with EAGAIN at once instead of sleeping (an alarm would cut a sleep
+ * short with EINTR). The refused message is not queued; once the reader
+ * has drained its queue, the same write goes through, and so does a
+ * plain one: every message arrives once, in order. The file is a stream:
+ * the offset is -1 (the file position); an offset of 0 is -ESPIPE.
+ */
+TEST_F_TIMEOUT(two, rwf_nowait_on_blocking_fd, 60)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	uint32_t chunk = 64 * 1024, sent, got = 0, v;
+	size_t wlen = KDIST_TX_SIZE(1, chunk), off = 0;
+	unsigned char *payload = calloc(1, chunk);
+	unsigned char *wbuf = malloc(wlen);
+	struct pollfd p = { .fd = self->a, .events = POLLOUT };
+	struct iovec riov = { self->rbuf, RBUF }, wiov;
+	uint64_t t0, took;
+	struct t_rx m;
+	ssize_t n;
+	int filled;
+
+	ASSERT_NE(NULL, payload);
+	ASSERT_NE(NULL, wbuf);
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	ASSERT_EQ(0, fcntl(self->b, F_SETFL, 0));
+	/* Nothing queued for b. */
+	alarm(2);
+	t0 = t_now_ms();
+	EXPECT_EQ(-1, preadv2(self->b, &riov, 1, -1, RWF_NOWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	took = t_now_ms() - t0;
+	alarm(0);
+	TH_LOG("empty preadv2(RWF_NOWAIT) returned after %llu ms",
+	       (unsigned long long)took);
+	EXPECT_GT(100, took);
+	EXPECT_EQ(-1, preadv2(self->b, &riov, 1, 0, RWF_NOWAIT));
+	EXPECT_EQ(ESPIPE, errno);
+	/* a fills b's queue (or its own budget), then turns blocking. */
+	filled = fill_until_eagain(self->a, "b", payload, chunk);
+	ASSERT_LT(0, filled);
+	sent = filled;
+	TH_LOG("queued %u messages of %u bytes before EAGAIN", sent, chunk);
+	ASSERT_EQ(0, fcntl(self->a, F_SETFL, 0));
+	memcpy(payload, &sent, sizeof(sent));
+	t_put(wbuf, &off, KDIST_TX_MSG, "b", 0, 0, payload, chunk);
+	wiov.iov_base = wbuf;
+	wiov.iov_len = off;
+	alarm(2);
+	t0 = t_now_ms();
+	EXPECT_EQ(-1, pwritev2(self->a, &wiov, 1, -1, RWF_NOWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	took = t_now_ms() - t0;
+	alarm(0);
+	TH_LOG("full pwritev2(RWF_NOWAIT) returned after %llu ms",
+	       (unsigned long long)took);
+	EXPECT_GT(100, took);
+	EXPECT_EQ(-1, pwritev2(self->a, &wiov, 1, 0, RWF_NOWAIT));
+	EXPECT_EQ(ESPIPE, errno);
+	/* b drains with RWF_NOWAIT reads: what was queued, nothing more. */
+	while (got < sent) {
+		n = preadv2(self->b, &riov, 1, -1, RWF_NOWAIT);
+		ASSERT_LT(0, n) TH_LOG("after %u: %s", got, strerror(errno));
+		off = 0;
+		while (t_next(self->rbuf, n, &off, &m)) {
+			memcpy(&v, m.payload, sizeof(v));
+			ASSERT_EQ(got, v);
+			got++;
+		}
+	}
+	EXPECT_EQ(sent, got);
+	EXPECT_EQ(-1, preadv2(self->b, &riov, 1, -1, RWF_NOWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	/* Room again: the refused write, then a plain one. */
+	EXPECT_EQ(1, poll(&p, 1, 1000));
+	EXPECT_EQ((ssize_t)wiov.iov_len,
+		  pwritev2(self->a, &wiov, 1, -1, RWF_NOWAIT));
+	v = sent + 1;
+	memcpy(payload, &v, sizeof(v));
+	EXPECT_LT(0, t_send(self->a, "b", 0, payload, chunk));
+	while (got < sent + 2) {
+		n = t_read_one(self->b, self->rbuf, RBUF, 5000);
+		ASSERT_LT(0, n);
+		off = 0;
+		while (t_next(self->rbuf, n, &off, &m)) {
+			memcpy(&v, m.payload, sizeof(v));
+			ASSERT_EQ(got, v);
+			got++;
+		}
+	}
+	EXPECT_EQ(-ETIMEDOUT, t_read_one(self->b, self->rbuf, RBUF, 300));
+	free(payload);
+	free(wbuf);
 }
 
 /* Node b's side of the wake-spin tests, a thread of its own. */
