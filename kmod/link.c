@@ -208,6 +208,7 @@ static struct kdist_frame *frame_alloc(struct kdist_link *link, u8 type,
 	}
 	f->sender = NULL;
 	f->cookie = 0;
+	f->part = KDIST_PART_WHOLE;
 	f->len = KD_FRAME_HDR_LEN + plen;
 	if (WARN_ON_ONCE(kd_frame_encode_hdr(f->buf, KD_FRAME_HDR_LEN, &h) < 0)) {
 		kvfree(f);
@@ -258,10 +259,6 @@ static bool frame_is_msg(const struct kdist_frame *f, bool head)
 	       (head || frame_starts_msg(f));
 }
 
-/*
- * Appends frames to the pending list. Caller holds nothing; it sends them
- * with kdist_link_flush() or kdist_link_kick().
- */
 /* Frees the frames of a list that never reached the link's queues. */
 static void unqueue_frames(struct kdist_link *link, struct list_head *frames)
 {
@@ -275,7 +272,8 @@ static void unqueue_frames(struct kdist_link *link, struct list_head *frames)
 
 /*
  * Moves @frames (@bytes, counted in link->queued already) to the link's
- * pending list. A link that link_stop() has emptied for the last time
+ * pending list; the caller holds nothing, and sends them with
+ * kdist_link_flush() or kdist_link_kick(). A link that link_stop() has emptied for the last time
  * takes nothing more: false, and the frames are freed. link_stop() sets
  * dead before it takes qlock to empty the list, so a writer that finds
  * dead clear under qlock queues before that, and its frames are dropped
@@ -832,6 +830,17 @@ static void rx_msg_drop(struct kdist_link *link)
 	link->rx_stalled = false;
 }
 
+/* Frees a fragmented message set aside (rx_big), if any. */
+static void rx_big_drop(struct kdist_link *link)
+{
+	if (!link->rx_big)
+		return;
+	kvfree(link->rx_big);
+	link->rx_big = NULL;
+	kdist_node_put(link->rx_big_dst);
+	link->rx_big_dst = NULL;
+}
+
 /*
  * The connection ends: a frame half-read was not taken. Its sequence
  * number, never acked (rx_done_seq()), is given back, so the peer sends
@@ -992,6 +1001,9 @@ static void link_drop_queue(struct kdist_link *link, u32 reason)
 	list_splice_init(&link->pending, &q);
 	link->pending_bytes = 0;
 	spin_unlock(&link->qlock);
+	/* Behind txq: the rest of a message there is not counted twice. */
+	list_splice_tail_init(&link->tx_later, &link->txq);
+	link->tx_big = NULL;
 	drop_frames(link, &link->txq, reason);
 	drop_frames(link, &q, reason);
 	link->next_send = NULL;
@@ -1010,6 +1022,7 @@ static void reset_seq(struct kdist_link *link)
 	link->rx_slow = RX_SLOW_NONE;
 	spin_unlock_bh(&link->rx_lock);
 	rx_msg_drop(link);
+	rx_big_drop(link);
 	flows_drop(link);
 	link->session_gen++;
 }
@@ -1245,29 +1258,84 @@ static int ctl_flush(struct kdist_link *link)
 	return 0;
 }
 
-/* Gives sequence numbers to the writers' frames and appends them. */
+/* Gives @f its sequence number and appends it to txq. */
+static void push_frame(struct kdist_link *link, struct kdist_frame *f)
+{
+	u64 seq = kd_seq_tx_push(&link->tx, f->len);
+
+	/* Room was reserved against KDIST_LINK_TXQ_MAX by the writer. */
+	if (WARN_ON_ONCE(!seq)) {
+		list_del(&f->list);
+		frame_free(link, f);
+		return;
+	}
+	kd_put_be64(f->buf + 8, seq);
+	list_move_tail(&f->list, &link->txq);
+	if (!link->next_send)
+		link->next_send = f;
+}
+
+/*
+ * May @f go out ahead of the rest of @big's fragmented message? A whole
+ * message of another node may: the peer (version 3) takes it between two
+ * fragments. Anything else keeps its place: the sender's own messages and
+ * its NODE_DOWN come after its message (G1), and the peer reassembles one
+ * fragmented message at a time.
+ */
+static bool may_overtake(const struct kdist_frame *f,
+			 const struct kdist_node *big)
+{
+	return frame_type(f) == KD_FRAME_T_DATA &&
+	       f->part == KDIST_PART_WHOLE && f->sender && f->sender != big;
+}
+
+/*
+ * Gives sequence numbers to the writers' frames and appends them to txq,
+ * in the order they were queued. From protocol version 3 on, a message cut
+ * into fragments is released a fragment at a time, each once everything
+ * before it went to TCP (link_tx() calls again), and whole messages of
+ * other nodes queued behind it go first: a 1 MiB message delays a small
+ * one by a fragment, not by a megabyte. What waits stays in tx_later,
+ * in order, before the frames queued since.
+ */
 static void take_pending(struct kdist_link *link)
 {
+	bool interleave = link->version >= KD_PROTO_VERSION_INTERLEAVE;
 	struct kdist_frame *f, *tmp;
+	bool held = false;
 	LIST_HEAD(q);
 
+	lockdep_assert_held(&link->lock);
 	spin_lock(&link->qlock);
 	list_splice_init(&link->pending, &q);
 	link->pending_bytes = 0;
 	spin_unlock(&link->qlock);
+	list_splice_init(&link->tx_later, &q);
+	if (!interleave)
+		link->tx_big = NULL;
 	list_for_each_entry_safe(f, tmp, &q, list) {
-		u64 seq = kd_seq_tx_push(&link->tx, f->len);
-
-		/* Room was reserved against KDIST_LINK_TXQ_MAX by the writer. */
-		if (WARN_ON_ONCE(!seq)) {
-			list_del(&f->list);
-			frame_free(link, f);
+		if (!interleave) {
+			push_frame(link, f);
 			continue;
 		}
-		kd_put_be64(f->buf + 8, seq);
-		list_move_tail(&f->list, &link->txq);
-		if (!link->next_send)
-			link->next_send = f;
+		if (held) {
+			if (may_overtake(f, link->tx_big))
+				push_frame(link, f);
+			else
+				list_move_tail(&f->list, &link->tx_later);
+			continue;
+		}
+		/* The next fragment waits for the one before to be sent. */
+		if (link->tx_big && link->next_send) {
+			held = true;
+			list_move_tail(&f->list, &link->tx_later);
+			continue;
+		}
+		if (f->part == KDIST_PART_FIRST)
+			link->tx_big = f->sender;
+		else if (f->part == KDIST_PART_LAST)
+			link->tx_big = NULL;
+		push_frame(link, f);
 	}
 }
 
@@ -1316,7 +1384,12 @@ static int link_tx(struct kdist_link *link, u64 stamp)
 	u64 ack;
 
 	lockdep_assert_held(&link->lock);
-	while (link->next_send) {
+	for (;;) {
+		/* All sent: the next fragment of a message, if one waits. */
+		if (!link->next_send && !list_empty(&link->tx_later))
+			take_pending(link);
+		if (!link->next_send)
+			break;
 		/* A TICK or ACK goes between frames, never inside one. */
 		if (!link->send_off) {
 			ret = ctl_flush(link);
@@ -1594,6 +1667,20 @@ static int rx_data_hdr(struct kdist_link *link, u32 got, u32 ahead)
 	link->rx_dhlen = n;
 	if (d->offset == 0) {
 		/*
+		 * A whole message between two fragments of another (version
+		 * 3): that one is set aside until its next fragment.
+		 */
+		if (link->rx_msg) {
+			if (link->rx_version < KD_PROTO_VERSION_INTERLEAVE ||
+			    link->rx_big || d->frag_len != d->total)
+				return -EPROTO;
+			link->rx_big = link->rx_msg;
+			link->rx_big_off = link->rx_msg_off;
+			link->rx_big_dst = link->rx_dst;
+			link->rx_msg = NULL;
+			link->rx_dst = NULL;
+		}
+		/*
 		 * A whole message in this frame, and the rest of the frame
 		 * at hand: unless it is dropped, it is queued before this
 		 * callback returns.
@@ -1602,6 +1689,13 @@ static int rx_data_hdr(struct kdist_link *link, u32 got, u32 ahead)
 		ret = rx_start(link, soon);
 		if (ret)
 			return ret;
+	} else if (!link->rx_msg && link->rx_big) {
+		/* The next fragment of the message set aside. */
+		link->rx_msg = link->rx_big;
+		link->rx_msg_off = link->rx_big_off;
+		link->rx_dst = link->rx_big_dst;
+		link->rx_big = NULL;
+		link->rx_big_dst = NULL;
 	}
 	if (link->rx_msg && (d->offset != link->rx_msg_off ||
 			     d->total != rx_msg_total(link->rx_msg)))
@@ -2548,6 +2642,10 @@ static int build_data(struct kdist_link *link, struct kdist_node *src,
 		f = data_frame(link, &d, from);
 		if (IS_ERR(f))
 			return PTR_ERR(f);
+		if (d.frag_len < len)
+			f->part = !d.offset ? KDIST_PART_FIRST :
+				  d.offset + d.frag_len < len ? KDIST_PART_MORE :
+				  KDIST_PART_LAST;
 		list_add_tail(&f->list, out);
 		*bytes += f->len;
 		d.offset += d.frag_len;
@@ -2792,6 +2890,7 @@ static struct kdist_link *link_alloc(struct kdist_host *host,
 	kd_seq_tx_init(&link->tx, KD_SEQ_TXQ_FRAMES_LIMIT, U64_MAX / 2);
 	kd_seq_rx_init(&link->rx);
 	INIT_LIST_HEAD(&link->txq);
+	INIT_LIST_HEAD(&link->tx_later);
 	INIT_WORK(&link->work, link_work);
 	INIT_WORK(&link->dial_work, kdist_conn_dial);
 	INIT_DELAYED_WORK(&link->timer, link_timer);
@@ -2890,6 +2989,7 @@ static void link_stop(struct kdist_link *link, bool admin)
 	link_drop_queue(link, KDIST_DOWN_ADMIN);
 	flows_drop(link);
 	rx_msg_drop(link);
+	rx_big_drop(link);
 	mutex_unlock(&link->lock);
 	kdist_link_put(link);
 }

@@ -35,6 +35,14 @@ struct netlink_callback;
  * filled in when sent) followed by the payload. Kept small: a queued
  * message costs this struct, the header and the DATA sub-header.
  */
+/* Where a DATA frame stands in its message (take_pending()). */
+enum kdist_frame_part {
+	KDIST_PART_WHOLE,		/* the whole message; or not DATA */
+	KDIST_PART_FIRST,		/* the first of several fragments */
+	KDIST_PART_MORE,		/* neither first nor last */
+	KDIST_PART_LAST,		/* the last fragment */
+};
+
 struct kdist_frame {
 	struct list_head list;
 	/* Charged for len bytes against this node's send budget; or NULL. */
@@ -42,6 +50,7 @@ struct kdist_frame {
 	u64 cookie;			/* the sender's tag, for its events */
 	u32 len;			/* bytes in buf */
 	u32 cap;			/* bytes allocated for buf */
+	u8 part;			/* enum kdist_frame_part */
 	u8 buf[];
 };
 
@@ -148,6 +157,14 @@ struct kdist_link {
 	struct kd_seq_tx tx;
 	struct kd_seq_rx rx;		/* under rx_lock */
 	struct list_head txq;		/* sequenced frames, unacked first */
+	/*
+	 * Frames not sequenced yet that wait for the fragmented message
+	 * being sent (protocol version 3): its next fragments, and what must
+	 * stay behind them. tx_big is the sender of that message (compared,
+	 * never followed), NULL when none is under way.
+	 */
+	struct list_head tx_later;
+	const struct kdist_node *tx_big;
 	struct kdist_frame *next_send;	/* first unsent frame in txq */
 	u32 send_off;			/* bytes of next_send already sent */
 	u8 ctl[KD_FRAME_HDR_LEN];	/* a TICK or ACK being sent */
@@ -183,6 +200,13 @@ struct kdist_link {
 	struct kdist_msg *rx_msg;	/* message being reassembled */
 	u32 rx_msg_off;			/* bytes of it received */
 	struct kdist_node *rx_dst;	/* its destination */
+	/*
+	 * A fragmented message set aside while whole messages pass between
+	 * its fragments (protocol version 3): rx_big is NULL when none is.
+	 */
+	struct kdist_msg *rx_big;
+	u32 rx_big_off;
+	struct kdist_node *rx_big_dst;
 	bool rx_stalled;		/* rx_msg waits for room at rx_dst */
 	unsigned long last_rx;		/* jiffies */
 	unsigned long last_tx;		/* jiffies */

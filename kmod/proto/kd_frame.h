@@ -17,7 +17,13 @@
 
 /* protocol versions this code speaks, a number (the low nibble of byte 0) */
 #define KD_PROTO_VERSION_MIN	1
-#define KD_PROTO_VERSION_MAX	2
+#define KD_PROTO_VERSION_MAX	3
+/*
+ * first version whose receiver takes whole DATA messages between the
+ * fragments of another message (one fragmented message at a time), a
+ * number
+ */
+#define KD_PROTO_VERSION_INTERLEAVE	3
 /* lowest version number that can exist (0 is never a version), a number */
 #define KD_PROTO_VERSION_FIRST	1
 /* highest version number the 4-bit header field can carry, a number */

@@ -25,6 +25,7 @@
  *   kdsr-0 "alpha" na, na2 --- bridge --- nb, nc "beta" kdsr-1
  */
 #include "kd_net.h"
+#include "proto/kd_frame.h"
 #include "kselftest_harness.h"
 
 #define PFX	"kdsr"
@@ -122,7 +123,7 @@ FIXTURE_TEARDOWN(sr)
 	free(self->rbuf);
 	free(self->wbuf);
 	t_hosts_down(PFX, 2);
-	t_param_set("proto_max", 2);
+	t_param_set("proto_max", KD_PROTO_VERSION_MAX);
 }
 
 static unsigned char *payload(FIXTURE_DATA(sr) *self)

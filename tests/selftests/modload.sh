@@ -5,7 +5,7 @@
 # one of them listening. Every load must recreate a host for every
 # namespace; an open /dev/kdist file must keep the module from unloading;
 # dmesg must stay clean (the VM runner also fails the test on any WARNING,
-# BUG or lockdep report). The proto_max parameter takes 1 and 2 and refuses
+# BUG or lockdep report). The proto_max parameter takes 1 to 3 and refuses
 # anything else, keeping its value; so does wake_spin_us past 0..1000.
 #
 #   init netns ----- kdml-a (listening on 0.0.0.0:4370)
@@ -79,8 +79,8 @@ param_ok() {
 	done
 	echo "$def" >"$p"
 }
-check "proto_max takes 1 and 2, refuses 0, 3 and junk" \
-	param_ok proto_max 2 "1 2" "0 3 x"
+check "proto_max takes 1 to 3, refuses 0, 4 and junk" \
+	param_ok proto_max 3 "1 2 3" "0 4 x"
 check "wake_spin_us takes 0 to 1000, refuses 1001 and junk" \
 	param_ok wake_spin_us 100 "0 1000" "1001 -1 x"
 [ -n "$new" ] && echo "$new" | sed 's/^/# /'

@@ -216,7 +216,7 @@ static void hdr_bad_magic(void)
 	for (b = 0; b < 256; b++) {
 		kd_frame_encode_hdr(buf, BUF_LEN, &h);
 		buf[0] = (u8)b;
-		if (b == 0xd1 || b == 0xd2)
+		if (b == 0xd1 || b == 0xd2 || b == 0xd3)
 			T_EQ(kd_frame_decode_hdr(buf, 24, &d), 24);
 		else
 			T_EQ(kd_frame_decode_hdr(buf, 24, &d), -EPROTO);
@@ -232,10 +232,10 @@ static void hdr_bad_version(void)
 		kd_frame_encode_hdr(buf, BUF_LEN, &h);
 		buf[0] = (u8)(KD_FRAME_MAGIC | v);
 		T_EQ(kd_frame_decode_hdr(buf, 24, &d),
-		     v == 1 || v == 2 ? 24 : -EPROTO);
+		     v >= 1 && v <= 3 ? 24 : -EPROTO);
 		h.version = (u8)v;
 		T_EQ(kd_frame_encode_hdr(buf, BUF_LEN, &h),
-		     v == 1 || v == 2 ? 24 : -EINVAL);
+		     v >= 1 && v <= 3 ? 24 : -EINVAL);
 		h.version = 1;
 	}
 }
@@ -247,7 +247,7 @@ static void hdr_type_needs_version(void)
 	struct kd_frame_hdr h, d;
 	unsigned int i;
 
-	T_EQ(KD_PROTO_VERSION_MAX, 2);
+	T_EQ(KD_PROTO_VERSION_MAX, 3);
 	for (i = 0; i < 2; i++) {
 		h = valid_hdr(types[i]);
 		h.version = 2;
