@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Teardown with traffic in flight: rmmod with live links and frames queued
- * for a peer that cannot take them is clean, and so is deleting a
+ * for a peer that cannot take them (the test checks they are queued,
+ * unacked, right before the unload) is clean, and so is deleting a
  * namespace whose host has a live session. The VM runner fails the test on
  * any WARNING, BUG or lockdep report in dmesg.
  *
@@ -39,18 +40,34 @@ TEST_F_TIMEOUT(td, rmmod_with_live_links_and_queued_frames, T_TD_TIMEOUT)
 {
 	const char *module = getenv("KDIST_MODULE");
 	char payload[1000] = { 0 };
+	struct t_link la;
 	int a, b, i;
 
 	if (!module || !*module)
 		SKIP(return, "KDIST_MODULE is not set: run me from tests/vm/run.sh");
 	pair_up(_metadata, &a, &b);
-	/* Cut beta off: what alpha sends now stays queued, unacked. */
-	ASSERT_EQ(0, t_sh("tc -n " PFX "-1 qdisc add dev eth0 root netem loss 100%%"));
+	/*
+	 * Cut beta off: its acks never reach alpha, so what alpha sends now
+	 * stays queued, unacked.
+	 */
+	ASSERT_EQ(0, t_loss(PFX "-1", 1));
 	for (i = 0; i < QUEUED; i++)
 		ASSERT_LT(0, t_send(a, "nb@beta", 0, payload, sizeof(payload)));
-	/* Files hold the module: close them, links stay up with their queue. */
+	ASSERT_EQ(0, t_link_get_in(PFX "-0", "beta", &la));
+	t_link_print("alpha with the queue", &la);
+	EXPECT_LE(QUEUED, la.stats[KDIST_LS_QUEUED_FRAMES]);
+	EXPECT_LE(QUEUED * sizeof(payload), la.stats[KDIST_LS_QUEUED_BYTES]);
+	/*
+	 * Every open node file holds a reference on the module, so rmmod
+	 * is refused while one is open (modload checks that): the nodes
+	 * are closed here, but the links stay, and so does their queue.
+	 */
 	close(a);
 	close(b);
+	ASSERT_EQ(0, t_link_get_in(PFX "-0", "beta", &la));
+	t_link_print("alpha at rmmod", &la);
+	EXPECT_LE(QUEUED, la.stats[KDIST_LS_QUEUED_FRAMES]);
+	EXPECT_LE(QUEUED * sizeof(payload), la.stats[KDIST_LS_QUEUED_BYTES]);
 	ASSERT_EQ(0, t_enter_pid1());
 	EXPECT_EQ(0, t_sh("rmmod kdist"));
 	EXPECT_NE(0, access("/sys/module/kdist", F_OK));
