@@ -5,7 +5,9 @@
  * CAP_NET_ADMIN over that namespace's user namespace (GENL_UNS_ADMIN_PERM).
  * The attribute policy below is the first line of validation; the checks in
  * host_set() cover what a policy cannot express, each with an extack
- * message. The uAPI is documented in uapi/kdist.h.
+ * message. The policy is the family's, so each request also checks that it
+ * carries only attributes of its own command (only_attrs()). The uAPI is
+ * documented in uapi/kdist.h.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -55,7 +57,8 @@ static const struct nla_policy kdist_policy[KDIST_A_MAX + 1] = {
 		.reject_message = "events are sent by the kernel only" },
 	[KDIST_A_REASON] = { .type = NLA_REJECT,
 		.reject_message = "events are sent by the kernel only" },
-	[KDIST_A_PAD] = { .type = NLA_REJECT },
+	[KDIST_A_PAD] = { .type = NLA_REJECT,
+		.reject_message = "padding is sent by the kernel only" },
 	[KDIST_A_PEER_NAME] = { .type = NLA_NUL_STRING,
 				.len = KDIST_HOST_NAME_MAX - 1 },
 	[KDIST_A_PEER_ADDR] = NLA_POLICY_RANGE(NLA_BINARY, ADDR4_LEN,
@@ -71,16 +74,34 @@ static const struct nla_policy kdist_policy[KDIST_A_MAX + 1] = {
 		.reject_message = "counters are read-only" },
 	[KDIST_A_NODE_NAME] = { .type = NLA_REJECT,
 		.reject_message = "nodes are bound through /dev/kdist" },
-	[KDIST_A_NODE_CREATION] = { .type = NLA_REJECT },
-	[KDIST_A_NODE_PID] = { .type = NLA_REJECT },
-	[KDIST_A_NODE_QUEUED] = { .type = NLA_REJECT },
-	[KDIST_A_NODE_QUEUED_BYTES] = { .type = NLA_REJECT },
-	[KDIST_A_NODE_STATS] = { .type = NLA_REJECT },
+	[KDIST_A_NODE_CREATION] = { .type = NLA_REJECT,
+		.reject_message = "node attributes are read-only" },
+	[KDIST_A_NODE_PID] = { .type = NLA_REJECT,
+		.reject_message = "node attributes are read-only" },
+	[KDIST_A_NODE_QUEUED] = { .type = NLA_REJECT,
+		.reject_message = "node attributes are read-only" },
+	[KDIST_A_NODE_QUEUED_BYTES] = { .type = NLA_REJECT,
+		.reject_message = "node attributes are read-only" },
+	[KDIST_A_NODE_STATS] = { .type = NLA_REJECT,
+		.reject_message = "node attributes are read-only" },
 	[KDIST_A_LINK_VERSION] = { .type = NLA_REJECT,
 		.reject_message = "the protocol version is negotiated" },
 	[KDIST_A_DROPPED_UNREAD] = { .type = NLA_REJECT,
 		.reject_message = "counters are read-only" },
 };
+
+/* The attributes each request may carry; see only_attrs(). */
+#define HOST_SET_ATTRS	(BIT_ULL(KDIST_A_HOST_NAME) |			\
+			 BIT_ULL(KDIST_A_LISTEN_ADDR) |			\
+			 BIT_ULL(KDIST_A_LISTEN_PORT) |			\
+			 BIT_ULL(KDIST_A_SECRET) |			\
+			 BIT_ULL(KDIST_A_TICK_MS) |			\
+			 BIT_ULL(KDIST_A_SESSION_TIMEOUT_MS) |		\
+			 BIT_ULL(KDIST_A_HOST_FLAGS))
+#define PEER_ADD_ATTRS	(BIT_ULL(KDIST_A_PEER_NAME) |			\
+			 BIT_ULL(KDIST_A_PEER_ADDR) |			\
+			 BIT_ULL(KDIST_A_PEER_PORT))
+#define PEER_DEL_ATTRS	BIT_ULL(KDIST_A_PEER_NAME)
 
 static struct genl_family kdist_family;
 
@@ -139,6 +160,26 @@ static int put_host(struct sk_buff *skb, struct kdist_host *host)
 	return 0;
 }
 
+/*
+ * The policy accepts, family-wide, every attribute some request takes; an
+ * attribute that passed it but belongs to another command would be
+ * silently ignored. Rejects it instead: -EINVAL, pointing at it.
+ */
+static int only_attrs(struct genl_info *info, u64 accepted)
+{
+	int type;
+
+	BUILD_BUG_ON(KDIST_A_MAX >= 64);
+	for (type = 1; type <= KDIST_A_MAX; type++) {
+		if (info->attrs[type] && !(accepted & BIT_ULL(type))) {
+			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[type],
+					    "attribute not accepted by this command");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int host_get(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kdist_host *host = kdist_host_get(genl_info_net(info));
@@ -146,6 +187,9 @@ static int host_get(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int err;
 
+	err = only_attrs(info, 0);
+	if (err)
+		return err;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
@@ -186,7 +230,7 @@ static int parse_listen_addr(struct kdist_conf *conf, const struct nlattr *a,
 		sin6->sin6_port = htons(port);
 	} else {
 		NL_SET_ERR_MSG_ATTR(extack, a,
-				    "listen address must be 4 (IPv4) or 16 (IPv6) bytes");
+				    "an address must be 4 (IPv4) or 16 (IPv6) bytes");
 		return -EINVAL;
 	}
 	return 0;
@@ -260,6 +304,9 @@ static int host_set(struct sk_buff *skb, struct genl_info *info)
 	struct kdist_conf *conf;
 	int err;
 
+	err = only_attrs(info, HOST_SET_ATTRS);
+	if (err)
+		return err;
 	conf = kmalloc(sizeof(*conf), GFP_KERNEL);
 	if (!conf)
 		return -ENOMEM;
@@ -284,6 +331,9 @@ static int peer_add(struct sk_buff *skb, struct genl_info *info)
 	const char *name;
 	int err;
 
+	err = only_attrs(info, PEER_ADD_ATTRS);
+	if (err)
+		return err;
 	if (GENL_REQ_ATTR_CHECK(info, KDIST_A_PEER_NAME) ||
 	    GENL_REQ_ATTR_CHECK(info, KDIST_A_PEER_ADDR) ||
 	    GENL_REQ_ATTR_CHECK(info, KDIST_A_PEER_PORT))
@@ -313,6 +363,9 @@ static int peer_del(struct sk_buff *skb, struct genl_info *info)
 	struct kdist_host *host = kdist_host_get(genl_info_net(info));
 	int err;
 
+	err = only_attrs(info, PEER_DEL_ATTRS);
+	if (err)
+		return err;
 	if (GENL_REQ_ATTR_CHECK(info, KDIST_A_PEER_NAME))
 		return -EINVAL;
 	err = kdist_link_del(host, nla_data(info->attrs[KDIST_A_PEER_NAME]));

@@ -386,6 +386,7 @@ struct ctx {
 	/* The extended ACK of the last request */
 	char ext_msg[EXT_MSG_MAX];
 	uint16_t ext_attr;	/* attribute it blames, or 0 */
+	uint16_t ext_miss;	/* required attribute it found missing, or 0 */
 
 	char rxbuf[NL_RX_BUF_SIZE] NL_ALIGNED;
 };
@@ -736,6 +737,7 @@ struct nl_call {
 static const enum mnl_attr_data_type extack_policy[NLMSGERR_ATTR_MAX + 1] = {
 	[NLMSGERR_ATTR_MSG] = MNL_TYPE_NUL_STRING,
 	[NLMSGERR_ATTR_OFFS] = MNL_TYPE_U32,
+	[NLMSGERR_ATTR_MISS_TYPE] = MNL_TYPE_U32,
 };
 
 /* The type of the attribute at offset @offs of the request, or 0. */
@@ -768,6 +770,8 @@ static void nl_parse_extack(struct nl_call *call, const struct nlmsghdr *nlh,
 	if (tb[NLMSGERR_ATTR_OFFS])
 		ctx->ext_attr = request_attr_type(call->req,
 				mnl_attr_get_u32(tb[NLMSGERR_ATTR_OFFS]));
+	if (tb[NLMSGERR_ATTR_MISS_TYPE])
+		ctx->ext_miss = mnl_attr_get_u32(tb[NLMSGERR_ATTR_MISS_TYPE]);
 }
 
 static int nl_error_cb(const struct nlmsghdr *nlh, void *data)
@@ -849,7 +853,8 @@ static int nl_receive(struct nl_call *call)
 /*
  * Sends @nlh and waits for its acknowledgement, calling @cb for each reply
  * of type @type (a dump's replies included). Returns 0 or a negative errno;
- * the kernel's extended ACK is left in ctx->ext_msg and ctx->ext_attr.
+ * the kernel's extended ACK is left in ctx->ext_msg, ctx->ext_attr and
+ * ctx->ext_miss.
  */
 static int nl_transact(struct ctx *ctx, struct nlmsghdr *nlh, uint16_t type,
 		       mnl_cb_t cb, void *data)
@@ -860,6 +865,7 @@ static int nl_transact(struct ctx *ctx, struct nlmsghdr *nlh, uint16_t type,
 
 	ctx->ext_msg[0] = '\0';
 	ctx->ext_attr = 0;
+	ctx->ext_miss = 0;
 	nlh->nlmsg_seq = ++ctx->seq;
 	if (mnl_socket_sendto(ctx->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
@@ -1407,13 +1413,22 @@ static int nl_fail(const struct ctx *ctx, int err)
 {
 	const char *attr = ctx->ext_attr <= KDIST_A_MAX ?
 			   kdist_attr_labels[ctx->ext_attr] : NULL;
+	const char *miss = ctx->ext_miss <= KDIST_A_MAX ?
+			   kdist_attr_labels[ctx->ext_miss] : NULL;
 	char detail[EXT_MSG_MAX + TEXT_VALUE_MAX] = "";
 
 	/* Name the setting only if the kernel's message does not. */
 	if (attr && strstr(ctx->ext_msg, attr))
 		attr = NULL;
 
-	if (ctx->ext_msg[0] && attr)
+	/* A required attribute missing comes with its type, no message. */
+	if (ctx->ext_miss && !ctx->ext_msg[0] && miss)
+		snprintf(detail, sizeof(detail), ": missing attribute %s",
+			 miss);
+	else if (ctx->ext_miss && !ctx->ext_msg[0])
+		snprintf(detail, sizeof(detail), ": missing attribute %u",
+			 ctx->ext_miss);
+	else if (ctx->ext_msg[0] && attr)
 		snprintf(detail, sizeof(detail), ": %s (%s)", ctx->ext_msg,
 			 attr);
 	else if (ctx->ext_msg[0])

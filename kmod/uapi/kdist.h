@@ -19,8 +19,11 @@
  * strictly: an attribute type beyond KDIST_A_MAX, or one of the wrong size,
  * gets -EINVAL; a value outside its range, or a binary attribute (address,
  * secret) whose length is outside its range, gets -ERANGE; a read-only
- * attribute in a request gets -EINVAL. Every failure carries an extended ACK
- * message.
+ * attribute in a request gets -EINVAL, and so does an attribute that the
+ * command does not take (for a dump, attributes are only checked against
+ * the policy). A missing required attribute gets -EINVAL and is named in
+ * the extended ACK (NLMSGERR_ATTR_MISS_TYPE); every other failure carries
+ * an extended ACK message.
  *
  * KDIST_CMD_HOST_GET
  * ------------------

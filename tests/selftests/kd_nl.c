@@ -68,15 +68,24 @@ static int data_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* Copies the extack message of an error ack, if there is one. */
-static void keep_extack(struct kd_nl *k, const char *buf, size_t len)
+/* The type of the attribute at offset @offs of request @req, or 0. */
+static uint16_t req_attr_type(const struct nlmsghdr *req, uint32_t offs)
+{
+	if (offs < NLMSG_HDRLEN + GENL_HDRLEN || offs % NLA_ALIGNTO ||
+	    (uint64_t)offs + NLA_HDRLEN > req->nlmsg_len)
+		return 0;
+	return mnl_attr_get_type((const void *)((const char *)req + offs));
+}
+
+/* Keeps the extended ACK of an error ack to request @req, if any. */
+static void keep_extack(struct kd_nl *k, const struct nlmsghdr *req,
+			const char *buf, size_t len)
 {
 	const struct nlmsghdr *nlh = (const void *)buf;
 	const struct nlmsgerr *err;
 	const struct nlattr *a;
 	size_t off;
 
-	k->extack[0] = 0;
 	if (!mnl_nlmsg_ok(nlh, (int)len) || nlh->nlmsg_type != NLMSG_ERROR)
 		return;
 	err = mnl_nlmsg_get_payload(nlh);
@@ -85,10 +94,20 @@ static void keep_extack(struct kd_nl *k, const char *buf, size_t len)
 	off = sizeof(*err);
 	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
 		off += mnl_nlmsg_get_payload_len(&err->msg);
-	mnl_attr_for_each(a, nlh, off)
-		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG)
+	mnl_attr_for_each(a, nlh, off) {
+		switch (mnl_attr_get_type(a)) {
+		case NLMSGERR_ATTR_MSG:
 			snprintf(k->extack, sizeof(k->extack), "%s",
 				 mnl_attr_get_str(a));
+			break;
+		case NLMSGERR_ATTR_OFFS:
+			k->bad_type = req_attr_type(req, mnl_attr_get_u32(a));
+			break;
+		case NLMSGERR_ATTR_MISS_TYPE:
+			k->miss_type = mnl_attr_get_u32(a);
+			break;
+		}
+	}
 }
 
 /* Does the buffer hold a message of our family (a reply, not an ack)? */
@@ -115,6 +134,8 @@ int t_nl_talk(struct kd_nl *k, struct nlmsghdr *nlh)
 
 	memset(k->tb, 0, sizeof(k->tb));
 	k->extack[0] = 0;
+	k->bad_type = 0;
+	k->miss_type = 0;
 	nlh->nlmsg_flags |= NLM_F_ACK;
 	if (mnl_socket_sendto(k->sock, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
@@ -128,7 +149,7 @@ int t_nl_talk(struct kd_nl *k, struct nlmsghdr *nlh)
 			ret = mnl_cb_run(k->reply, ret, nlh->nlmsg_seq, portid,
 					 data_cb, k);
 		} else {
-			keep_extack(k, buf, ret);
+			keep_extack(k, nlh, buf, ret);
 			ret = mnl_cb_run(buf, ret, nlh->nlmsg_seq, portid,
 					 data_cb, k);
 		}

@@ -2,7 +2,8 @@
 /*
  * A small generic netlink client for the selftests, on libmnl. It speaks to
  * the "kdist" family in the caller's network namespace and returns kernel
- * errors as -errno with the extack message kept in kd_nl.extack.
+ * errors as -errno with the extended ACK kept in kd_nl: the message, the
+ * attribute it points at and the required attribute found missing.
  */
 #ifndef KD_NL_H
 #define KD_NL_H
@@ -21,6 +22,8 @@ struct kd_nl {
 	uint16_t family;
 	uint32_t seq;
 	char extack[256];
+	uint16_t bad_type;	/* type of the attribute blamed, 0 = none */
+	uint16_t miss_type;	/* type of a missing attribute, 0 = none */
 	/* The last reply, and its attributes indexed by type. */
 	char reply[KD_NL_BUF];
 	size_t reply_len;
