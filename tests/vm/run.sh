@@ -32,7 +32,12 @@
 # tests/selftests/TESTS: one test per line, "NAME [TIMEOUT_SECONDS]"
 # (default timeout 120), "#" starts a comment.  NAME runs
 # tests/selftests/NAME (kselftest-harness binary) or tests/selftests/NAME.sh.
-# Exit code 4 (KSFT_SKIP) or 77 = skipped.  A test fails if it exits
+# A test is skipped if it exits 4 (KSFT_SKIP) or 77, or if it exits 0 but
+# some of its cases were skipped (TAP "ok N name # SKIP reason"); every
+# skipped case is listed, with its reason, in the summary and in
+# out/skips.txt.  The VM boots one fixed kernel, where every test is
+# expected to run in full: a skip fails the run unless KDIST_ALLOW_SKIP=1
+# (say, on another kernel or config).  A test fails if it exits
 # non-zero, times out, taints the kernel, or the kernel logs a WARNING,
 # BUG, Oops, lockdep or refcount splat while it runs.  Tests run as root
 # from tests/selftests/ (read-only) with KDIST_REPO, KDIST_OUT (writable
@@ -41,15 +46,18 @@
 # Output:
 #   build/vm/console.log     full serial console of the last run
 #   build/vm/out/            per-test NAME.log/.tap/.dmesg, results.txt,
-#                            results.tap, summary.txt, dmesg.txt, status
+#                            results.tap, summary.txt, skips.txt,
+#                            dmesg.txt, status
 #   Last line in tests mode: "N passed, N failed, N skipped".
 #
-# Exit status: 0 all passed; 1 a test failed (or --cmd's own status);
+# Exit status: 0 all passed; 1 a test failed, or one skipped without
+# KDIST_ALLOW_SKIP=1 (or --cmd's own status);
 # 2 usage/setup error; 3 VM panicked or returned no results; 124 VM timeout;
 # 130 interrupted (Ctrl-C).
 #
 # Environment: KDIST_VM_DIR (default build/vm), KDIST_VM_MEMORY (2G),
-# KDIST_VM_CPUS (2), KDIST_KVER (like --kernel), KDIST_QEMU (binary).
+# KDIST_VM_CPUS (2), KDIST_KVER (like --kernel), KDIST_QEMU (binary),
+# KDIST_ALLOW_SKIP (1: skipped tests or cases do not fail the run).
 # No KVM: the guest runs under TCG; boot takes a few seconds.
 
 set -euo pipefail
@@ -72,6 +80,7 @@ readonly PANIC_TAIL_LINES=60          # console lines shown after a crash
 readonly VM_MEMORY="${KDIST_VM_MEMORY:-2G}"
 readonly VM_CPUS="${KDIST_VM_CPUS:-2}"
 readonly QEMU="${KDIST_QEMU:-qemu-system-x86_64}"
+readonly ALLOW_SKIP="${KDIST_ALLOW_SKIP:-0}"
 # panic_on_warn/oops=panic: any kernel splat ends the run with a report;
 # hung_task_panic: a task stuck in D state (which timeout(1) cannot kill)
 # panics with its stack after 120 s instead of waiting for the VM timeout.
@@ -129,6 +138,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 [[ -z "$VM_TIMEOUT" || "$VM_TIMEOUT" =~ ^[0-9]+$ ]] || die "--timeout: not a number: $VM_TIMEOUT"
+[[ "$ALLOW_SKIP" == [01] ]] || die "KDIST_ALLOW_SKIP must be 0 or 1, not '$ALLOW_SKIP'"
 if [[ "$MODE" == shell ]] && ! [[ -t 0 && -t 1 ]]; then
 	die "--shell needs an interactive terminal on stdin and stdout"
 fi
@@ -436,8 +446,23 @@ if [[ -n "$VM_PROBLEM" ]]; then
 	vm_exit
 fi
 
+# Every skipped case again, next to the verdict it decides.
+if [[ -s "$OUT_DIR/skips.txt" ]]; then
+	while IFS=$'\t' read -r name what why; do
+		log "skipped: $name: $what: $why"
+	done <"$OUT_DIR/skips.txt"
+fi
+skip_fails=0
+if ((n_skip > 0)); then
+	if [[ "$ALLOW_SKIP" == 1 ]]; then
+		log "$n_skip test(s) skipped; allowed by KDIST_ALLOW_SKIP=1"
+	else
+		log "FAILED: $n_skip test(s) skipped: on this VM's kernel every test should run (KDIST_ALLOW_SKIP=1 accepts skips)"
+		skip_fails=1
+	fi
+fi
 echo "$n_pass passed, $n_fail failed, $n_skip skipped"
-if ((n_fail > 0 || STATUS != 0)); then
+if ((n_fail > 0 || STATUS != 0 || skip_fails)); then
 	exit "$EXIT_TEST_FAILED"
 fi
 exit 0
