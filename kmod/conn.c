@@ -307,7 +307,7 @@ static bool stranger_log_due(struct kdist_host *host,
 	return due;
 }
 
-/* Finds the link of the peer that said HELLO, and settles a dial race. */
+/* Finds the link of the peer that said HELLO. */
 static int pick_link(struct hs *hs, struct sockaddr_storage *from)
 {
 	struct kdist_host *host = hs->host;
@@ -326,11 +326,24 @@ static int pick_link(struct hs *hs, struct sockaddr_storage *from)
 		send_close(hs->sock, KD_CLOSE_AUTH);
 		return -EPERM;
 	}
+	return 0;
+}
+
+/*
+ * An accepted connection proved itself: may the link take it (the
+ * dial-race rule)? Asked only after authentication, so that a host that
+ * merely claims a peer's name holds back none of the link's own dials.
+ */
+static int accept_begin(struct hs *hs)
+{
+	if (hs->dir != KD_HS_DIR_ACCEPTOR)
+		return 0;
 	if (!kdist_link_accept_begin(hs->link,
 				     kd_hs_keep_outbound(hs->mine.name,
 							 hs->mine.incarnation,
 							 hs->theirs.name,
-							 hs->theirs.incarnation))) {
+							 hs->theirs.incarnation),
+				     hs->theirs.incarnation)) {
 		send_close(hs->sock, KD_CLOSE_DUP_CONN);
 		return -EALREADY;
 	}
@@ -416,6 +429,8 @@ static int handshake(struct hs *hs)
 		err = pick_link(hs, &from);
 	if (!err)
 		err = authenticate(hs, &from);
+	if (!err)
+		err = accept_begin(hs);
 	if (err)
 		return err;
 	v = kd_hs_classify(hs->sid, hs->sess_peer_inc, hs->theirs.incarnation,

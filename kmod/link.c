@@ -2512,21 +2512,25 @@ void kdist_link_dial_done(struct kdist_link *link)
 }
 
 /*
- * An accepted connection from the peer said HELLO. Refuses it (false) when
- * the link is up on a connection younger than a tick time, or when this
- * host is dialing the peer and the dial-race rule keeps the outbound
- * connection (@keep_outbound). Otherwise the handshake may go on, and no
- * dial starts until kdist_link_accept_end(): two handshakes in flight
- * between the same hosts can only be crossing dials, and then exactly one
- * side refuses, so both keep the same connection.
+ * An accepted connection from the peer (incarnation @peer_inc) proved
+ * itself. Refuses it (false) when the link is up on a connection younger
+ * than a tick time with the same incarnation (a restarted peer is let in
+ * at once), or when this host is dialing the peer and the dial-race rule
+ * keeps the outbound connection (@keep_outbound). Otherwise the handshake
+ * may go on, and no dial starts until kdist_link_accept_end(): two
+ * handshakes in flight between the same hosts can only be crossing dials,
+ * and then exactly one side refuses, so both keep the same connection.
  */
-bool kdist_link_accept_begin(struct kdist_link *link, bool keep_outbound)
+bool kdist_link_accept_begin(struct kdist_link *link, bool keep_outbound,
+			     u64 peer_inc)
 {
 	bool ok;
 
 	mutex_lock(&link->lock);
+	/* A restarted peer's connection is never refused for a young one. */
 	ok = !(link->dialing && keep_outbound) &&
 	     !(link->fsm.state == KD_FSM_ESTABLISHED &&
+	       peer_inc == link->peer_inc &&
 	       time_before(jiffies, link->sock_since +
 			   msecs_to_jiffies(tick_ms(link))));
 	if (ok)

@@ -267,7 +267,8 @@ void kdist_link_install(struct kdist_link *link, struct socket *sock,
 			bool resume_ok, bool restarted, u8 version);
 void kdist_link_session_of(struct kdist_link *link, u64 *peer_inc, u64 *sid,
 			   u64 *rcv_last, u32 *gen);
-bool kdist_link_accept_begin(struct kdist_link *link, bool keep_outbound);
+bool kdist_link_accept_begin(struct kdist_link *link, bool keep_outbound,
+			     u64 peer_inc);
 void kdist_link_accept_end(struct kdist_link *link);
 bool kdist_link_up(struct kdist_link *link);
 void kdist_link_dial_failed(struct kdist_link *link);
