@@ -208,7 +208,6 @@ static struct kdist_frame *frame_alloc(struct kdist_link *link, u8 type,
 	}
 	f->sender = NULL;
 	f->cookie = 0;
-	f->part = KDIST_PART_WHOLE;
 	f->len = KD_FRAME_HDR_LEN + plen;
 	if (WARN_ON_ONCE(kd_frame_encode_hdr(f->buf, KD_FRAME_HDR_LEN, &h) < 0)) {
 		kvfree(f);
@@ -250,6 +249,28 @@ static bool frame_starts_msg(const struct kdist_frame *f)
 {
 	return frame_type(f) == KD_FRAME_T_DATA &&
 	       kd_get_be32(f->buf + KD_FRAME_HDR_LEN + 12) == 0;
+}
+
+/*
+ * Where DATA frame @f stands in its message, read off its sub-header
+ * (protocol.md, DATA): kept out of struct kdist_frame, whose size sets
+ * how much of a 16 KiB allocation a fragment may fill.
+ */
+static enum kdist_frame_part frame_part(const struct kdist_frame *f)
+{
+	const u8 *d = f->buf + KD_FRAME_HDR_LEN;
+	u32 total, off, frag, n, m;
+
+	if (frame_type(f) != KD_FRAME_T_DATA)
+		return KDIST_PART_WHOLE;
+	total = kd_get_be32(d + 8);
+	off = kd_get_be32(d + 12);
+	n = d[32];
+	m = d[33 + n];
+	frag = f->len - KD_FRAME_HDR_LEN - (34 + n + m);
+	if (off + frag < total)
+		return off ? KDIST_PART_MORE : KDIST_PART_FIRST;
+	return off ? KDIST_PART_LAST : KDIST_PART_WHOLE;
 }
 
 /* Is @f the first fragment, or a fragment at the head of the queue? */
@@ -1286,7 +1307,8 @@ static bool may_overtake(const struct kdist_frame *f,
 			 const struct kdist_node *big)
 {
 	return frame_type(f) == KD_FRAME_T_DATA &&
-	       f->part == KDIST_PART_WHOLE && f->sender && f->sender != big;
+	       frame_part(f) == KDIST_PART_WHOLE && f->sender &&
+	       f->sender != big;
 }
 
 /*
@@ -1331,10 +1353,16 @@ static void take_pending(struct kdist_link *link)
 			list_move_tail(&f->list, &link->tx_later);
 			continue;
 		}
-		if (f->part == KDIST_PART_FIRST)
+		switch (frame_part(f)) {
+		case KDIST_PART_FIRST:
 			link->tx_big = f->sender;
-		else if (f->part == KDIST_PART_LAST)
+			break;
+		case KDIST_PART_LAST:
 			link->tx_big = NULL;
+			break;
+		default:
+			break;
+		}
 		push_frame(link, f);
 	}
 }
@@ -2646,10 +2674,6 @@ static int build_data(struct kdist_link *link, struct kdist_node *src,
 		f = data_frame(link, &d, from);
 		if (IS_ERR(f))
 			return PTR_ERR(f);
-		if (d.frag_len < len)
-			f->part = !d.offset ? KDIST_PART_FIRST :
-				  d.offset + d.frag_len < len ? KDIST_PART_MORE :
-				  KDIST_PART_LAST;
 		list_add_tail(&f->list, out);
 		*bytes += f->len;
 		d.offset += d.frag_len;

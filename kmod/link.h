@@ -35,7 +35,7 @@ struct netlink_callback;
  * filled in when sent) followed by the payload. Kept small: a queued
  * message costs this struct, the header and the DATA sub-header.
  */
-/* Where a DATA frame stands in its message (take_pending()). */
+/* Where a DATA frame stands in its message (frame_part()). */
 enum kdist_frame_part {
 	KDIST_PART_WHOLE,		/* the whole message; or not DATA */
 	KDIST_PART_FIRST,		/* the first of several fragments */
@@ -50,7 +50,6 @@ struct kdist_frame {
 	u64 cookie;			/* the sender's tag, for its events */
 	u32 len;			/* bytes in buf */
 	u32 cap;			/* bytes allocated for buf */
-	u8 part;			/* enum kdist_frame_part */
 	u8 buf[];
 };
 
