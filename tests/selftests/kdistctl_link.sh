@@ -287,7 +287,7 @@ check_link_text() {
 	has_line "$out" '^  state: up$' &&
 	has_line "$out" "^  incarnation: $inc\$" &&
 	has_line "$out" "^  address: ${addr//./\\.}:$PORT\$" &&
-	has_line "$out" '^  protocol: 2$' &&
+	has_line "$out" '^  protocol: 3$' &&
 	has_line "$out" '^  flow control: [0-9]+ nodes held back, held by the peer [0-9]+$' &&
 	has_line "$out" '^  last rx: [0-9]+ ms ago$' &&
 	has_line "$out" '^  ticks: [0-9]+ sent, [0-9]+ received$' &&
@@ -322,7 +322,7 @@ for side in (sys.argv[2:6], sys.argv[6:10]):
     assert l["peer"] == peer, l["peer"]
     assert l["addr"] == addr and l["port"] == port, (l["addr"], l["port"])
     assert l["state"] == "up", l["state"]
-    assert l["protocol"] == 2, "protocol %r" % l.get("protocol")
+    assert l["protocol"] == 3, "protocol %r" % l.get("protocol")
     assert re.match(r"^0x[0-9a-f]{16}$", l["incarnation"]), l["incarnation"]
     assert int(l["incarnation"], 16) != 0, "incarnation of %s is zero" % peer
     assert l["incarnation"] == inc, "incarnation of %s is %s, but %s says %s" \
