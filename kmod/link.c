@@ -994,6 +994,7 @@ static void drop_frames(struct kdist_link *link, struct list_head *q,
 	struct kdist_frame *f, *tmp;
 	bool head = true;
 
+	lockdep_assert_held(&link->lock);
 	list_for_each_entry_safe(f, tmp, q, list) {
 		if (frame_is_msg(f, head)) {
 			link->stats[KDIST_LS_DROP_SESSION]++;
@@ -1248,6 +1249,7 @@ static void ctl_prepare(struct kdist_link *link, u8 type)
 		.type = type,
 	};
 
+	lockdep_assert_held(&link->lock);
 	if (link->ctl_len)
 		return;
 	h.ack = rx_ack_take(link);
@@ -1470,6 +1472,7 @@ static void free_acked(struct kdist_link *link)
 	struct kdist_frame *f, *tmp;
 	bool freed = false;
 
+	lockdep_assert_held(&link->lock);
 	list_for_each_entry_safe(f, tmp, &link->txq, list) {
 		if (frame_seq(f) > link->tx.acked)
 			break;
@@ -2434,6 +2437,7 @@ static int resume(struct kdist_link *link, u64 peer_rcv_last)
 	struct kdist_frame *f;
 	u64 from;
 
+	lockdep_assert_held(&link->lock);
 	/* The peer's view may be older than acks it has sent since. */
 	peer_rcv_last = max(peer_rcv_last, link->tx.acked);
 	if (peer_rcv_last >= link->tx.next)
@@ -2456,6 +2460,7 @@ static int resume(struct kdist_link *link, u64 peer_rcv_last)
 static void install_sock(struct kdist_link *link, struct socket *sock,
 			 u64 peer_inc)
 {
+	lockdep_assert_held(&link->lock);
 	sock_close(link);
 	sock_attach(link, sock);
 	link->sock = sock;
