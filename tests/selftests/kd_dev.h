@@ -92,6 +92,49 @@ static inline size_t t_put(void *buf, size_t *off, uint16_t type,
 	return size;
 }
 
+/* A malformed header, and what write() must answer for it (errno). */
+struct t_bad_hdr {
+	uint16_t type;
+	uint8_t flags;
+	uint32_t len;
+	int err;
+};
+
+/* The header cases both hosts' tests refuse; *n gets how many. */
+static inline const struct t_bad_hdr *t_bad_hdrs(unsigned int *n)
+{
+	static const struct t_bad_hdr cases[] = {
+		{ 0, 0, 1, EINVAL },			/* type 0 */
+		{ __KDIST_TX_LAST, 0, 1, EINVAL },	/* unknown type */
+		{ KDIST_TX_MSG, 0x80, 1, EINVAL },	/* unknown flag */
+		{ KDIST_TX_MSG, 0, KDIST_MSG_MAX + 1, EMSGSIZE },
+		{ KDIST_TX_MSG, 0, 4000, EINVAL },	/* runs past the end */
+	};
+
+	*n = sizeof(cases) / sizeof(cases[0]);
+	return cases;
+}
+
+/*
+ * t_put_bad writes to @buf a good message to @dst, then one whose header
+ * is @c; returns the bytes of both.
+ */
+static inline size_t t_put_bad(void *buf, const char *dst,
+			       const struct t_bad_hdr *c)
+{
+	size_t off = 0, good;
+	struct kdist_tx *bad;
+
+	t_put(buf, &off, KDIST_TX_MSG, dst, 0, 0, "ok", 2);
+	good = off;
+	t_put(buf, &off, KDIST_TX_MSG, dst, 0, 0, "x", 1);
+	bad = (void *)((char *)buf + good);
+	bad->type = c->type;
+	bad->flags = c->flags;
+	bad->len = c->len;
+	return off;
+}
+
 /* t_send writes one message; returns write()'s result or -errno. */
 static inline ssize_t t_send(int fd, const char *dst, uint64_t dst_creation,
 			     const void *payload, uint32_t len)

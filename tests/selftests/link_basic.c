@@ -243,16 +243,10 @@ TEST_F_TIMEOUT(pair, batch_across_in_order, T_LINK_TIMEOUT)
  */
 TEST_F_TIMEOUT(pair, malformed_batch_across_sends_nothing, T_LINK_TIMEOUT)
 {
-	struct { uint16_t type; uint8_t flags; uint32_t len; int err; } cases[] = {
-		{ 0, 0, 1, EINVAL },			/* type 0 */
-		{ __KDIST_TX_LAST, 0, 1, EINVAL },	/* unknown type */
-		{ KDIST_TX_MSG, 0x80, 1, EINVAL },	/* unknown flag */
-		{ KDIST_TX_MSG, 0, KDIST_MSG_MAX + 1, EMSGSIZE },
-		{ KDIST_TX_MSG, 0, 4000, EINVAL },	/* runs past the end */
-	};
+	unsigned int ncases;
+	const struct t_bad_hdr *cases = t_bad_hdrs(&ncases);
 	unsigned char *big = calloc(1, KDIST_MSG_MAX + 1);
 	unsigned char wbuf[4096];
-	struct kdist_tx *bad;
 	struct t_link l0, l, r0, r;
 	size_t off, good;
 	unsigned int i;
@@ -263,15 +257,8 @@ TEST_F_TIMEOUT(pair, malformed_batch_across_sends_nothing, T_LINK_TIMEOUT)
 	/* One message over the bound, alone. */
 	EXPECT_EQ(-EMSGSIZE, t_send(self->a, "nb@beta", 0, big,
 				    KDIST_MSG_MAX + 1));
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		off = 0;
-		t_put(wbuf, &off, KDIST_TX_MSG, "nb@beta", 0, 0, "ok", 2);
-		good = off;
-		t_put(wbuf, &off, KDIST_TX_MSG, "nb@beta", 0, 0, "x", 1);
-		bad = (void *)(wbuf + good);
-		bad->type = cases[i].type;
-		bad->flags = cases[i].flags;
-		bad->len = cases[i].len;
+	for (i = 0; i < ncases; i++) {
+		off = t_put_bad(wbuf, "nb@beta", &cases[i]);
 		EXPECT_EQ(-1, write(self->a, wbuf, off));
 		EXPECT_EQ(cases[i].err, errno) TH_LOG("case %u", i);
 	}

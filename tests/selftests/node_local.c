@@ -296,27 +296,12 @@ TEST_F(two, largest_message)
 TEST_F(two, malformed_batch_sends_nothing)
 {
 	unsigned char wbuf[4096];
-	struct kdist_tx *bad;
-	size_t off, good;
+	unsigned int i, ncases;
+	const struct t_bad_hdr *cases = t_bad_hdrs(&ncases);
+	size_t off;
 
-	struct { uint16_t type; uint8_t flags; uint32_t len; int err; } cases[] = {
-		{ 0, 0, 1, EINVAL },			/* type 0 */
-		{ __KDIST_TX_LAST, 0, 1, EINVAL },	/* unknown type */
-		{ KDIST_TX_MSG, 0x80, 1, EINVAL },	/* unknown flag */
-		{ KDIST_TX_MSG, 0, KDIST_MSG_MAX + 1, EMSGSIZE },
-		{ KDIST_TX_MSG, 0, 4000, EINVAL },	/* runs past the end */
-	};
-	unsigned int i;
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		off = 0;
-		t_put(wbuf, &off, KDIST_TX_MSG, "b", 0, 0, "ok", 2);
-		good = off;
-		t_put(wbuf, &off, KDIST_TX_MSG, "b", 0, 0, "x", 1);
-		bad = (void *)(wbuf + good);
-		bad->type = cases[i].type;
-		bad->flags = cases[i].flags;
-		bad->len = cases[i].len;
+	for (i = 0; i < ncases; i++) {
+		off = t_put_bad(wbuf, "b", &cases[i]);
 		EXPECT_EQ(-1, write(self->a, wbuf, off));
 		EXPECT_EQ(cases[i].err, errno);
 		EXPECT_EQ(-1, read(self->b, self->rbuf, RBUF));
