@@ -1298,6 +1298,31 @@ static void push_frame(struct kdist_link *link, struct kdist_frame *f)
 		link->next_send = f;
 }
 
+static struct kdist_frame *frame_after(struct kdist_link *link,
+				       struct kdist_frame *f)
+{
+	return list_is_last(&f->list, &link->txq) ? NULL :
+	       list_next_entry(f, list);
+}
+
+/*
+ * Fragments of a message released to txq ahead of what TCP took: enough
+ * that a sendmsg() carries several (a 1 MiB stream pays a syscall per
+ * 64 KiB, not per fragment), few enough that a small message queued
+ * behind waits for 64 KiB of them, not for the megabyte.
+ */
+#define LINK_BIG_AHEAD	4
+
+/* Are at least @n frames of txq not yet (wholly) written to TCP? */
+static bool unsent_at_least(struct kdist_link *link, unsigned int n)
+{
+	struct kdist_frame *f;
+
+	for (f = link->next_send; f && n; f = frame_after(link, f))
+		n--;
+	return !n;
+}
+
 /*
  * May @f go out ahead of the rest of @big's fragmented message? A whole
  * message of another node may: the peer (version 3) takes it between two
@@ -1316,10 +1341,10 @@ static bool may_overtake(const struct kdist_frame *f,
 /*
  * Gives sequence numbers to the writers' frames and appends them to txq,
  * in the order they were queued. From protocol version 3 on, a message cut
- * into fragments is released a fragment at a time, each once everything
- * before it went to TCP (link_tx() calls again), and whole messages of
+ * into fragments is released a few fragments at a time (LINK_BIG_AHEAD
+ * unsent in txq; link_tx() calls again as they go), and whole messages of
  * other nodes queued behind it go first: a 1 MiB message delays a small
- * one by a fragment, not by a megabyte. What waits stays in tx_later,
+ * one by 64 KiB, not by a megabyte. What waits stays in tx_later,
  * in order, before the frames queued since.
  */
 static void take_pending(struct kdist_link *link)
@@ -1349,8 +1374,8 @@ static void take_pending(struct kdist_link *link)
 				list_move_tail(&f->list, &link->tx_later);
 			continue;
 		}
-		/* The next fragment waits for the one before to be sent. */
-		if (link->tx_big && link->next_send) {
+		/* The next fragment waits while enough are ahead of it. */
+		if (link->tx_big && unsent_at_least(link, LINK_BIG_AHEAD)) {
 			held = true;
 			list_move_tail(&f->list, &link->tx_later);
 			continue;
@@ -1367,13 +1392,6 @@ static void take_pending(struct kdist_link *link)
 		}
 		push_frame(link, f);
 	}
-}
-
-static struct kdist_frame *frame_after(struct kdist_link *link,
-				       struct kdist_frame *f)
-{
-	return list_is_last(&f->list, &link->txq) ? NULL :
-	       list_next_entry(f, list);
 }
 
 static void next_frame(struct kdist_link *link)
@@ -1415,8 +1433,9 @@ static int link_tx(struct kdist_link *link, u64 stamp)
 
 	lockdep_assert_held(&link->lock);
 	for (;;) {
-		/* All sent: the next fragment of a message, if one waits. */
-		if (!link->next_send && !list_empty(&link->tx_later))
+		/* The next fragments of a message, if they wait. */
+		if (!list_empty(&link->tx_later) &&
+		    !unsent_at_least(link, LINK_BIG_AHEAD))
 			take_pending(link);
 		if (!link->next_send)
 			break;
