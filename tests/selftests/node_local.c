@@ -914,6 +914,27 @@ TEST_F_TIMEOUT(two, busy_poll_read, 60)
 }
 
 /*
+ * Around a call that must not sleep: an alarm turns a sleep into EINTR,
+ * so that a wrong kernel fails the test instead of hanging it. Returns
+ * the start time; nowait_end() the ms since, with errno kept.
+ */
+static uint64_t nowait_start(void)
+{
+	alarm(2);
+	return t_now_ms();
+}
+
+static uint64_t nowait_end(uint64_t t0)
+{
+	uint64_t took = t_now_ms() - t0;
+	int err = errno;
+
+	alarm(0);
+	errno = err;
+	return took;
+}
+
+/*
  * RWF_NOWAIT (IOCB_NOWAIT) is honoured on a blocking file, as io_uring
  * needs: preadv2() with nothing queued and pwritev2() with no room both
  * fail with EAGAIN at once instead of sleeping (an alarm would cut a sleep
@@ -941,12 +962,10 @@ TEST_F_TIMEOUT(two, rwf_nowait_on_blocking_fd, 60)
 	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
 	ASSERT_EQ(0, fcntl(self->b, F_SETFL, 0));
 	/* Nothing queued for b. */
-	alarm(2);
-	t0 = t_now_ms();
+	t0 = nowait_start();
 	EXPECT_EQ(-1, preadv2(self->b, &riov, 1, -1, RWF_NOWAIT));
 	EXPECT_EQ(EAGAIN, errno);
-	took = t_now_ms() - t0;
-	alarm(0);
+	took = nowait_end(t0);
 	TH_LOG("empty preadv2(RWF_NOWAIT) returned after %llu ms",
 	       (unsigned long long)took);
 	EXPECT_GT(100, took);
@@ -962,12 +981,10 @@ TEST_F_TIMEOUT(two, rwf_nowait_on_blocking_fd, 60)
 	t_put(wbuf, &off, KDIST_TX_MSG, "b", 0, 0, payload, chunk);
 	wiov.iov_base = wbuf;
 	wiov.iov_len = off;
-	alarm(2);
-	t0 = t_now_ms();
+	t0 = nowait_start();
 	EXPECT_EQ(-1, pwritev2(self->a, &wiov, 1, -1, RWF_NOWAIT));
 	EXPECT_EQ(EAGAIN, errno);
-	took = t_now_ms() - t0;
-	alarm(0);
+	took = nowait_end(t0);
 	TH_LOG("full pwritev2(RWF_NOWAIT) returned after %llu ms",
 	       (unsigned long long)took);
 	EXPECT_GT(100, took);
