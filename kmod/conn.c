@@ -362,13 +362,10 @@ static void auth_failed(struct hs *hs, struct sockaddr_storage *from, int err)
 		pr_warn("%s: no cluster secret set: cannot authenticate %s (refusal %lld of this peer)\n",
 			hs->mine.name, hs->theirs.name,
 			atomic64_read(&link->auth_failures));
-	else if (hs->dir == KD_HS_DIR_ACCEPTOR)
-		pr_warn("%s: connection attempt from disallowed host %pISc (%s): authentication failed (refusal %lld of this peer)\n",
+	else	/* one line a peer, whichever end dialed this time */
+		pr_warn("%s: connection attempt from disallowed host %pISc (%s): authentication failed on a connection %s dialed (refusal %lld of this peer)\n",
 			hs->mine.name, from, hs->theirs.name,
-			atomic64_read(&link->auth_failures));
-	else
-		pr_warn("%s: host %s at %pISc failed authentication (refusal %lld of this peer)\n",
-			hs->mine.name, hs->theirs.name, from,
+			hs->dir == KD_HS_DIR_ACCEPTOR ? "it" : "this host",
 			atomic64_read(&link->auth_failures));
 	kdist_netlink_notify_auth(hs->host, hs->theirs.name,
 				  hs->theirs.incarnation);
