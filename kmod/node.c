@@ -280,6 +280,7 @@ static void drop_queue(struct kdist_node *node)
 	node->rxq_tail = &node->rxq_head;
 	node->rx_bytes = 0;
 	node->rx_count = 0;
+	node->rx_events = 0;
 	spin_unlock_bh(&node->lock);
 	for (; msg; msg = next) {
 		next = msg->next;
@@ -356,6 +357,16 @@ static void wake_reader(struct kdist_node *node)
  * the node is closed, or -EAGAIN if the queue would hold more than @max
  * bytes (a queue always takes one message, however large).
  */
+static void rxq_put(struct kdist_node *node, struct kdist_msg *msg)
+{
+	lockdep_assert_held(&node->lock);
+	msg->next = NULL;
+	*node->rxq_tail = msg;
+	node->rxq_tail = &msg->next;
+	node->rx_bytes += msg->size;
+	node->rx_count++;
+}
+
 int kdist_node_enqueue_within(struct kdist_node *node, struct kdist_msg *msg,
 			      size_t max)
 {
@@ -368,11 +379,7 @@ int kdist_node_enqueue_within(struct kdist_node *node, struct kdist_msg *msg,
 		spin_unlock_bh(&node->lock);
 		return -EAGAIN;
 	}
-	msg->next = NULL;
-	*node->rxq_tail = msg;
-	node->rxq_tail = &msg->next;
-	node->rx_bytes += msg->size;
-	node->rx_count++;
+	rxq_put(node, msg);
 	spin_unlock_bh(&node->lock);
 	atomic64_inc(&node->rx_msgs);
 	wake_reader(node);
@@ -430,6 +437,80 @@ int kdist_node_event(struct kdist_node *node, const char *src, u8 src_len,
 	if (err)
 		kvfree(msg);
 	return err;
+}
+
+/*
+ * Queues @ev, about another node or its host, for @node. These are never
+ * refused for room, but they are the one thing a node that never reads
+ * would otherwise pile up without end, as nodes elsewhere come and go. So
+ * a node holds at most KDIST_NODE_EV_MAX of them unread: the next one is
+ * queued as KDIST_EV_OVERFLOW instead, and those after it are counted
+ * (events_lost) and dropped until the reader takes the marker. What they
+ * said is not lost for good: the reader learns the state of every node
+ * again (KDIST_IOC_NODES) after reading the marker, which is after any
+ * event it stood for. Undeliverable reports never go this way (G3).
+ */
+static int event_about(struct kdist_node *node, const char *src, u8 src_len,
+		       const struct kdist_event *ev)
+{
+	struct kdist_msg *msg;
+	int err = 0;
+
+	/* A hint: spares the allocation while the marker is queued. */
+	if (READ_ONCE(node->ev_overflow)) {
+		atomic64_inc(&node->events_lost);
+		return 0;
+	}
+	msg = kdist_msg_alloc(KDIST_RX_EVENT, src, src_len, ev->creation, 0,
+			      sizeof(*ev), GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	memcpy(kdist_msg_payload(msg), ev, sizeof(*ev));
+	spin_lock_bh(&node->lock);
+	if (node->dead) {
+		err = -EPIPE;
+	} else if (node->ev_overflow) {
+		atomic64_inc(&node->events_lost);
+		err = -ENOSPC;
+	} else {
+		if (node->rx_events >= KDIST_NODE_EV_MAX) {
+			u32 event = KDIST_EV_OVERFLOW;
+
+			/* Not aligned: src_len bytes precede the payload. */
+			memcpy(kdist_msg_payload(msg) +
+			       offsetof(struct kdist_event, event), &event,
+			       sizeof(event));
+			WRITE_ONCE(node->ev_overflow, true);
+			atomic64_inc(&node->events_lost);
+		}
+		rxq_put(node, msg);
+		node->rx_events++;
+		msg = NULL;
+	}
+	spin_unlock_bh(&node->lock);
+	if (msg) {
+		kvfree(msg);
+		return err == -ENOSPC ? 0 : err;
+	}
+	atomic64_inc(&node->rx_msgs);
+	wake_reader(node);
+	return 0;
+}
+
+/* What a queued entry is to the bound on events: see event_about(). */
+enum { MSG_PLAIN, MSG_EV_ABOUT, MSG_EV_OVERFLOW };
+
+static int msg_ev_kind(struct kdist_msg *msg)
+{
+	u32 event;
+
+	if (((struct kdist_rx *)msg->data)->type != KDIST_RX_EVENT)
+		return MSG_PLAIN;
+	memcpy(&event, kdist_msg_payload(msg) +
+	       offsetof(struct kdist_event, event), sizeof(event));
+	if (event == KDIST_EV_UNDELIVERABLE)
+		return MSG_PLAIN;
+	return event == KDIST_EV_OVERFLOW ? MSG_EV_OVERFLOW : MSG_EV_ABOUT;
 }
 
 /* How many nodes @host has now; a table walk under RCU. */
@@ -490,7 +571,7 @@ again:
 		goto again;
 	}
 	for (i = 0; i < n; i++) {
-		if (kdist_node_event(list[i], src, src_len, ev) == -ENOMEM)
+		if (event_about(list[i], src, src_len, ev) == -ENOMEM)
 			pr_err_ratelimited("event to %s lost: no memory\n",
 					   list[i]->name);
 		kdist_node_put(list[i]);
@@ -514,7 +595,9 @@ static struct kdist_msg *rxq_take(struct kdist_node *node, size_t room,
 {
 	struct kdist_msg *first, *last = NULL, *msg;
 	size_t bytes = 0;
-	unsigned int n = 0;
+	unsigned int n = 0, ev = 0;
+	bool marker = false;
+	int kind;
 
 	spin_lock_bh(&node->lock);
 	first = node->rxq_head;
@@ -522,6 +605,9 @@ static struct kdist_msg *rxq_take(struct kdist_node *node, size_t room,
 		bytes += msg->size;
 		last = msg;
 		n++;
+		kind = msg_ev_kind(msg);
+		ev += kind != MSG_PLAIN;
+		marker |= kind == MSG_EV_OVERFLOW;
 	}
 	*too_big = first && !last;
 	if (!last) {
@@ -534,6 +620,9 @@ static struct kdist_msg *rxq_take(struct kdist_node *node, size_t room,
 	last->next = NULL;
 	node->rx_bytes -= bytes;
 	node->rx_count -= n;
+	node->rx_events -= ev;
+	if (marker)
+		WRITE_ONCE(node->ev_overflow, false);
 	spin_unlock_bh(&node->lock);
 	return first;
 }
@@ -548,13 +637,18 @@ static void rxq_untake(struct kdist_node *node, struct kdist_msg *chain)
 {
 	struct kdist_msg *msg, *last = NULL, *next;
 	size_t bytes = 0;
-	unsigned int n = 0;
+	unsigned int n = 0, ev = 0;
+	bool marker = false;
+	int kind;
 
 	lockdep_assert_held(&node->read_lock);
 	for (msg = chain; msg; msg = msg->next) {
 		bytes += msg->size;
 		last = msg;
 		n++;
+		kind = msg_ev_kind(msg);
+		ev += kind != MSG_PLAIN;
+		marker |= kind == MSG_EV_OVERFLOW;
 	}
 	spin_lock_bh(&node->lock);
 	if (!node->dead) {
@@ -564,6 +658,9 @@ static void rxq_untake(struct kdist_node *node, struct kdist_msg *chain)
 		node->rxq_head = chain;
 		node->rx_bytes += bytes;
 		node->rx_count += n;
+		node->rx_events += ev;
+		if (marker)
+			WRITE_ONCE(node->ev_overflow, true);
 		chain = NULL;
 	}
 	spin_unlock_bh(&node->lock);
@@ -885,6 +982,7 @@ static void ref_fill(struct kdist_node *node, struct kdist_node_ref *r)
 	r->stats[KDIST_NS_TX_MSGS] = atomic64_read(&node->tx_msgs);
 	r->stats[KDIST_NS_RX_MSGS] = atomic64_read(&node->rx_msgs);
 	r->stats[KDIST_NS_UNDELIVERABLE] = atomic64_read(&node->undeliverable);
+	r->stats[KDIST_NS_EVENTS_LOST] = atomic64_read(&node->events_lost);
 	r->stats[KDIST_NS_WAKE_SPINS] = READ_ONCE(node->wake_spins);
 	r->stats[KDIST_NS_WAKE_SPIN_HITS] = READ_ONCE(node->wake_spin_hits);
 }

@@ -68,7 +68,8 @@ struct kdist_node {
 	u64 creation;
 	pid_t owner;
 	/*
-	 * Protects rxq, rx_bytes, rx_count and dead. Taken with bottom
+	 * Protects rxq, rx_bytes, rx_count, rx_events, ev_overflow and dead.
+	 * Taken with bottom
 	 * halves off: links deliver from their socket's data-ready callback
 	 * (softirq) as well as from process context.
 	 */
@@ -78,6 +79,13 @@ struct kdist_node {
 	struct kdist_msg **rxq_tail;
 	size_t rx_bytes;
 	unsigned int rx_count;
+	/*
+	 * Events about other nodes in rxq, with an overflow marker: at most
+	 * KDIST_NODE_EV_MAX, then the marker, and none after it while it is
+	 * queued (ev_overflow). See event_about() in node.c.
+	 */
+	unsigned int rx_events;
+	bool ev_overflow;
 	bool dead;
 	/*
 	 * Serialises readers: messages a reader takes from rxq are copied out,
@@ -107,6 +115,7 @@ struct kdist_node {
 	atomic64_t tx_msgs;
 	atomic64_t rx_msgs;
 	atomic64_t undeliverable;
+	atomic64_t events_lost;		/* past KDIST_NODE_EV_MAX */
 	/* wake_spin() runs and its successes; under read_lock. */
 	u64 wake_spins, wake_spin_hits;
 };

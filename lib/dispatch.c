@@ -528,6 +528,12 @@ void kdi_node_event(struct kd_node *n, const char *node,
 		n->stats.undeliverable++;
 		kdi_undeliverable(n, ev->cookie, -ENOENT, ev->reason);
 		return;
+	case KDIST_EV_OVERFLOW:
+		/* Events were dropped: what they said is learned again. */
+		n->stats.event_overflows++;
+		if (kdi_peers_resync(n))
+			n->stats.resync_failed++;
+		return;
 	default:
 		return;
 	}

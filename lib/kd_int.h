@@ -486,6 +486,7 @@ void kdi_dispatch(struct kd_node *n, const char *src, uint64_t creation,
 void kdi_undeliverable(struct kd_node *n, uint64_t ref, int err,
 		       uint32_t reason);
 /* The kernel's node event @ev about @node. [L] */
+int kdi_peers_resync(struct kd_node *n);
 void kdi_node_event(struct kd_node *n, const char *node,
 		    const struct kdist_event *ev);
 /* Runs queued rpc calls. [L] not held. Returns how many ran. */

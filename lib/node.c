@@ -304,6 +304,136 @@ static int learn_nodes(struct kd_node *n)
 	return 0;
 }
 
+/* Is entry @v this node itself? */
+static bool info_is_self(const struct kd_node *n,
+			 const struct kdist_node_info *v)
+{
+	return v->local && v->creation == n->creation &&
+	       !strcmp(v->name, n->short_name);
+}
+
+struct resync {
+	struct kd_node *n;
+	struct kdist_node_info *v;
+	uint32_t nr;
+	struct kdist_event *downs;	/* peers up here, gone there */
+	char (*names)[KD_NODE_MAX];
+	uint32_t ndowns, max;
+};
+
+/* The kernel's entry for "name@host" @full, or NULL. */
+static const struct kdist_node_info *info_find(const struct resync *r,
+					       const char *full)
+{
+	char buf[KD_NODE_MAX];
+	uint32_t i;
+
+	for (i = 0; i < r->nr; i++) {
+		snprintf(buf, sizeof(buf), "%s@%s", r->v[i].name, r->v[i].host);
+		if (!strcmp(buf, full) && !info_is_self(r->n, &r->v[i]))
+			return &r->v[i];
+	}
+	return NULL;
+}
+
+static void count_one(struct kdi_hnode *h, void *arg)
+{
+	(void)h;
+	(*(uint32_t *)arg)++;
+}
+
+static void resync_down(struct kdi_hnode *h, void *arg)
+{
+	struct kdi_peer *p = kdi_container_of(h, struct kdi_peer, h);
+	struct resync *r = arg;
+	const struct kdist_node_info *v;
+
+	if (p->state == KDI_PEER_DOWN || r->ndowns == r->max)
+		return;
+	v = info_find(r, p->name);
+	if (v && v->creation == p->creation)
+		return;
+	r->downs[r->ndowns] = (struct kdist_event){
+		.event = KDIST_EV_NODEDOWN,
+		.reason = KDIST_DOWN_EVENTS_LOST,
+		.creation = p->creation,
+	};
+	snprintf(r->names[r->ndowns], KD_NODE_MAX, "%s", p->name);
+	r->ndowns++;
+}
+
+/*
+ * The kernel dropped events for this node (KDIST_EV_OVERFLOW): learns the
+ * state of every node again and tells the node's actors what changed, as
+ * the lost events would have, in order: a node gone (or replaced by a new
+ * creation) is reported down first, reason KDIST_DOWN_EVENTS_LOST, then
+ * new nodes up, then changes of reachability. The marker was read after
+ * every event it stands for, so the list read now reflects all of them.
+ * Under n->lock, on the loop's thread.
+ */
+int kdi_peers_resync(struct kd_node *n)
+{
+	struct resync r = { .n = n };
+	struct kdist_event ev;
+	uint32_t i, peers = 0;
+	int err;
+
+	err = nodes_get(n->fd, &r.v, &r.nr);
+	if (err)
+		return err;
+	for (i = 0; i < r.nr; i++) {
+		r.v[i].name[KDIST_NODE_NAME_MAX - 1] = 0;
+		r.v[i].host[KDIST_HOST_NAME_MAX - 1] = 0;
+	}
+	kdi_map_each(&n->peers, count_one, &peers);
+	r.max = peers;
+	r.downs = calloc(peers ? peers : 1, sizeof(*r.downs));
+	r.names = calloc(peers ? peers : 1, sizeof(*r.names));
+	if (!r.downs || !r.names) {
+		err = -ENOMEM;
+		goto out;
+	}
+	kdi_map_each(&n->peers, resync_down, &r);
+	for (i = 0; i < r.ndowns; i++)
+		kdi_node_event(n, r.names[i], &r.downs[i]);
+	for (i = 0; i < r.nr; i++) {
+		const struct kdist_node_info *v = &r.v[i];
+		char full[KD_NODE_MAX];
+		struct kdi_peer *p;
+		bool unreach = v->state == KDIST_NODE_UNREACHABLE;
+
+		if (info_is_self(n, v))
+			continue;
+		snprintf(full, sizeof(full), "%s@%s", v->name, v->host);
+		p = kdi_peer_find(n, full);
+		ev = (struct kdist_event){ .creation = v->creation };
+		if (!p || p->creation < v->creation) {
+			ev.event = KDIST_EV_NODEUP;
+			kdi_node_event(n, full, &ev);
+			if (!unreach)
+				continue;
+			ev.event = KDIST_EV_UNREACHABLE;
+			ev.reason = KDIST_DOWN_CONN_LOST;
+		} else if (p->creation != v->creation ||
+			   p->state == KDI_PEER_DOWN) {
+			continue;
+		} else if (unreach && p->state == KDI_PEER_UP) {
+			ev.event = KDIST_EV_UNREACHABLE;
+			ev.reason = KDIST_DOWN_CONN_LOST;
+		} else if (!unreach && p->state == KDI_PEER_UNREACHABLE) {
+			ev.event = KDIST_EV_REACHABLE;
+		} else {
+			continue;
+		}
+		kdi_node_event(n, full, &ev);
+	}
+out:
+	free(r.downs);
+	free(r.names);
+	free(r.v);
+	return err;
+}
+
 static int opts_check(const struct kd_node_opts *o)
 {
 	size_t i;

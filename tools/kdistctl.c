@@ -1067,6 +1067,7 @@ static const char *const down_reason_names[__KDIST_DOWN_LAST] = {
 	[KDIST_DOWN_NOPROC] = "noproc",
 	[KDIST_DOWN_STALE] = "stale",
 	[KDIST_DOWN_CONN_LOST] = "conn_lost",
+	[KDIST_DOWN_EVENTS_LOST] = "events_lost",
 };
 
 /* The names of an enum, for enum_name(). */
@@ -1129,6 +1130,7 @@ static const char *const node_stat_names[__KDIST_NS_LAST] = {
 	[KDIST_NS_UNDELIVERABLE] = "undeliverable",
 	[KDIST_NS_WAKE_SPINS] = "wake_spins",
 	[KDIST_NS_WAKE_SPIN_HITS] = "wake_spin_hits",
+	[KDIST_NS_EVENTS_LOST] = "events_lost",
 };
 
 static bool addr_attr_valid(const struct nlattr *addr)

@@ -377,6 +377,7 @@ enum kdist_node_stat {
 	KDIST_NS_UNDELIVERABLE,		/* its messages reported undeliverable */
 	KDIST_NS_WAKE_SPINS,		/* reads that spun for a woken node */
 	KDIST_NS_WAKE_SPIN_HITS,	/* ... and got a message without sleeping */
+	KDIST_NS_EVENTS_LOST,		/* events dropped past KDIST_NODE_EV_MAX */
 	__KDIST_NS_LAST
 };
 
@@ -447,8 +448,23 @@ enum kdist_node_event {
 	KDIST_EV_REACHABLE = 4,
 	/* A message of ours could not be delivered; cookie says which. */
 	KDIST_EV_UNDELIVERABLE = 5,
+	/*
+	 * The node left KDIST_NODE_EV_MAX events about other nodes unread:
+	 * this one took the place of the next, and the events after it were
+	 * dropped (and counted, KDIST_NS_EVENTS_LOST) until it was read. The
+	 * source and creation are those of the first event it replaced.
+	 * Reading it, a node learns the nodes' state again (KDIST_IOC_NODES).
+	 */
+	KDIST_EV_OVERFLOW = 6,
 	__KDIST_EV_LAST
 };
+
+/*
+ * Events about other nodes (nodeup, nodedown, unreachable, reachable) a
+ * node holds unread, at most: 1 MiB of them. Undeliverable reports are not
+ * counted: they are bounded by the writer's own queue (-ENOBUFS).
+ */
+#define KDIST_NODE_EV_MAX	16384
 
 enum kdist_down_reason {
 	KDIST_DOWN_NONE = 0,
@@ -460,6 +476,11 @@ enum kdist_down_reason {
 	KDIST_DOWN_NOPROC = 6,		/* no such node (undeliverable) */
 	KDIST_DOWN_STALE = 7,		/* old creation (undeliverable) */
 	KDIST_DOWN_CONN_LOST = 8,	/* the connection broke (unreachable) */
+	/*
+	 * Never sent by the kernel: what libkdist gives a nodedown it learned
+	 * from KDIST_IOC_NODES after a KDIST_EV_OVERFLOW.
+	 */
+	KDIST_DOWN_EVENTS_LOST = 9,
 	__KDIST_DOWN_LAST
 };
 

@@ -596,6 +596,7 @@ static inline const char *t_ev_name(uint32_t event)
 		[KDIST_EV_UNREACHABLE] = "unreachable",
 		[KDIST_EV_REACHABLE] = "reachable",
 		[KDIST_EV_UNDELIVERABLE] = "undeliverable",
+		[KDIST_EV_OVERFLOW] = "overflow",
 	};
 
 	return event < __KDIST_EV_LAST && names[event] ? names[event] : "?";

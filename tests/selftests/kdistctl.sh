@@ -800,7 +800,8 @@ assert n['creation'] == '$creation', (n['creation'], '$creation')
 assert is_int(n['pid']) and n['pid'] == $pid, (n['pid'], $pid)
 assert n['queued'] == 0 and n['queued_bytes'] == 0, n
 assert set(n['stats']) == {'tx_msgs', 'rx_msgs', 'undeliverable',
-                         'wake_spins', 'wake_spin_hits'}, n
+                         'wake_spins', 'wake_spin_hits', 'events_lost'}, n
+assert n['stats']['events_lost'] == 0, n
 assert all(is_int(v) and v >= 0 for v in n['stats'].values()), n
 assert n['stats']['undeliverable'] == 0, n
 " &&

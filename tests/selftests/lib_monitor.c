@@ -15,7 +15,9 @@
  *     delivered to the new incarnation, even when the sender has not yet
  *     heard of the restart: the kernel refuses the old creation; and
  *     over 24 restarts of one name, no incarnation ever receives a
- *     message meant for an older one.
+ *     message meant for an older one;
+ *   - a node that did not read while the kernel dropped its events past
+ *     the bound learns what they said when it reads the overflow marker.
  *
  *   kdlm-0 "alpha" 10.77.0.1: na --- bridge --- 10.77.0.2 "beta": nb
  */
@@ -468,6 +470,120 @@ TEST_F_TIMEOUT(mon, stale_pid_after_restart, 180)
 	drive_stop(&d);
 	kd_mailbox_close(rmb);
 	kd_mailbox_close(fresh);
+	EXPECT_EQ(0, kd_node_stop(d.n));
+}
+
+/*
+ * A node that did not read for long: the kernel kept KDIST_NODE_EV_MAX
+ * events about other nodes, then dropped the rest behind one overflow
+ * marker. Reading it, the library learns every node's state again
+ * (KDIST_IOC_NODES) and reports what the lost events said: here nb went
+ * away, so its node monitor gets nodedown and its monitor on a process of
+ * nb fires DOWN noconnection, both with detail KD_DOWN_EVENTS_LOST, once.
+ */
+TEST_F_TIMEOUT(mon, events_overflow_resync, 300)
+{
+	const unsigned int cycles = KDIST_NODE_EV_MAX / 2 + 100;
+	struct kd_mailbox *rmb, *target;
+	struct kd_node_info info[8];
+	struct kd_pid me, p;
+	struct t_node_stat ks;
+	struct kd_node_stats st;
+	struct driver d = { 0 };
+	int n, i, c, gone = 0, nodedown = 0, down = 0, ups = 0;
+	uint64_t ref = 0, end, cc;
+	struct kd_msg *m;
+
+	ASSERT_EQ(0, t_enter(PFX "-0"));
+	ASSERT_EQ(0, kd_node_start("nr", NULL, &d.n));
+	drive_start(&d);
+	ASSERT_EQ(0, kd_mailbox_open(d.n, &rmb));
+	me = *kd_mailbox_pid(rmb);
+	ASSERT_EQ(0, kd_monitor_nodes(d.n, &me, 1));
+	ASSERT_EQ(0, kd_mailbox_open(self->b, &target));
+	p = *kd_mailbox_pid(target);
+	ASSERT_EQ(0, t_ping_until(d.n, "nb@beta", UP_MS));
+	ASSERT_EQ(0, kd_monitor(d.n, &me, &p, &ref));
+	/* The monitor is set up on nb's side once nr can talk to it. */
+	ASSERT_EQ(0, kd_mailbox_send(rmb, &p, "hi", 2));
+	ASSERT_EQ(0, t_recv_text(target, "hi", REPLY_MS));
+	/* nr stops reading; nodes come and go on alpha, then nb goes. */
+	drive_stop(&d);
+	for (i = 0; i < (int)cycles; i++) {
+		c = t_node("c", 0, &cc);
+		ASSERT_LE(0, c);
+		close(c);
+	}
+	kd_mailbox_close(target);
+	ASSERT_EQ(0, kd_node_stop(self->b));
+	self->b = NULL;
+	end = t_now_ms() + UP_MS;
+	while (!gone && t_now_ms() < end) {
+		n = kd_nodes(self->a, info, 8);
+		gone = n >= 0;
+		for (i = 0; i < n && i < 8; i++)
+			if (!strcmp(info[i].node, "nb@beta"))
+				gone = 0;
+		usleep(50 * 1000);
+	}
+	ASSERT_TRUE(gone);
+	ASSERT_EQ(0, t_node_get("nr", &ks));
+	TH_LOG("nr: %u queued, %llu events lost", ks.queued,
+	       (unsigned long long)ks.stats[KDIST_NS_EVENTS_LOST]);
+	/* The events, the marker, and what nb's processes said as they
+	 * went: the target's DOWN (normal), queued after the marker. */
+	EXPECT_LE(KDIST_NODE_EV_MAX + 1, ks.queued);
+	EXPECT_EQ(2ull * cycles + 1 - KDIST_NODE_EV_MAX,
+		  ks.stats[KDIST_NS_EVENTS_LOST]);
+	/* nr reads again: what the dropped events said still arrives. */
+	drive_start(&d);
+	end = t_now_ms() + 120000;
+	while ((!nodedown || !down) && t_now_ms() < end) {
+		m = NULL;
+		if (kd_receive(rmb, &m, REPLY_MS, NULL, NULL))
+			break;
+		switch (m->kind) {
+		case KD_MSG_NODEUP:
+			ups++;
+			break;
+		case KD_MSG_NODEDOWN:
+			if (strcmp(m->from.node, "nb@beta"))
+				break;
+			EXPECT_EQ(KD_DOWN_EVENTS_LOST, m->detail);
+			EXPECT_EQ(p.creation, m->from.creation);
+			nodedown++;
+			break;
+		case KD_MSG_DOWN:
+			EXPECT_EQ(ref, m->ref);
+			EXPECT_EQ(KD_NOCONNECTION, m->reason);
+			EXPECT_EQ(KD_DOWN_EVENTS_LOST, m->detail);
+			down++;
+			break;
+		default:
+			break;
+		}
+		kd_msg_free(m);
+	}
+	/* The monitor fired once: the target's own DOWN came too late. */
+	m = NULL;
+	while (!kd_receive(rmb, &m, 1000, NULL, NULL)) {
+		down += m->kind == KD_MSG_DOWN;
+		nodedown += m->kind == KD_MSG_NODEDOWN &&
+			    !strcmp(m->from.node, "nb@beta");
+		kd_msg_free(m);
+		m = NULL;
+	}
+	TH_LOG("nr: %d nodeups read before the news", ups);
+	EXPECT_EQ(1, nodedown);
+	EXPECT_EQ(1, down);
+	EXPECT_EQ(KDIST_NODE_EV_MAX / 2, ups);
+	ASSERT_EQ(0, kd_node_stats(d.n, &st));
+	EXPECT_EQ(1, st.event_overflows);
+	EXPECT_EQ(0, st.resync_failed);
+	/* Down is final: sends to it fail at once. */
+	EXPECT_EQ(-ESRCH, kd_mailbox_send(rmb, &p, "x", 1));
+	drive_stop(&d);
+	kd_mailbox_close(rmb);
 	EXPECT_EQ(0, kd_node_stop(d.n));
 }
 

@@ -468,6 +468,114 @@ TEST_F(two, nodedown_on_close_and_nodeup_on_bind)
 		     KDIST_DOWN_CLOSED, "c@h1", cc, 0);
 }
 
+/*
+ * Events about other nodes are bounded for a node that does not read:
+ * KDIST_NODE_EV_MAX of them queue, the next becomes one KDIST_EV_OVERFLOW
+ * (source and creation of the event it replaced), and the rest are
+ * counted (events_lost) and dropped until the marker is read. Then events
+ * queue again. A report of an undeliverable message is never dropped (G3).
+ */
+TEST_F_TIMEOUT(two, events_bounded_overflow, 180)
+{
+	const unsigned int cycles = KDIST_NODE_EV_MAX / 2 + 100;
+	const uint64_t lost = 2ull * cycles - KDIST_NODE_EV_MAX;
+	static uint64_t cc, c_over, c_last;
+	unsigned int i, seen = 0, ups = 0, overflows = 0, order_bad = 0;
+	unsigned char wbuf[256];
+	struct kdist_event ev;
+	struct t_node_stat s;
+	size_t off;
+	struct t_rx m;
+	ssize_t n;
+	int c;
+
+	/* c comes and goes: two events each time, to a and to b. */
+	for (i = 0; i < cycles; i++) {
+		c = t_node("c", 0, &cc);
+		ASSERT_LE(0, c);
+		if (i == KDIST_NODE_EV_MAX / 2)
+			c_over = cc;	/* its nodeup is the first too many */
+		close(c);
+	}
+	c_last = cc;
+	ASSERT_EQ(0, t_node_get("a", &s));
+	TH_LOG("a: %u queued, %llu events lost", s.queued,
+	       (unsigned long long)s.stats[KDIST_NS_EVENTS_LOST]);
+	EXPECT_EQ(KDIST_NODE_EV_MAX + 1, s.queued);
+	EXPECT_EQ(lost, s.stats[KDIST_NS_EVENTS_LOST]);
+	/* b did not read either: its own report still queues past the bound. */
+	off = 0;
+	t_put(wbuf, &off, KDIST_TX_MSG, "c", c_last, 91, "late", 4);
+	ASSERT_EQ(off, write(self->b, wbuf, off));
+	ASSERT_EQ(0, t_node_get("b", &s));
+	EXPECT_EQ(KDIST_NODE_EV_MAX + 2, s.queued);
+	EXPECT_EQ(lost, s.stats[KDIST_NS_EVENTS_LOST]);
+
+	/* a reads: every event in order, then the marker, then nothing. */
+	while ((n = read(self->a, self->rbuf, RBUF)) > 0) {
+		off = 0;
+		while (t_next(self->rbuf, n, &off, &m)) {
+			ASSERT_EQ(KDIST_RX_EVENT, m.rx->type);
+			ASSERT_EQ(sizeof(ev), m.rx->len);
+			ASSERT_TRUE(t_src_is(&m, "c@h1"));
+			memcpy(&ev, m.payload, sizeof(ev));
+			if (ev.event == KDIST_EV_OVERFLOW) {
+				overflows++;
+				EXPECT_EQ(KDIST_NODE_EV_MAX, seen);
+				EXPECT_EQ(c_over, ev.creation);
+				EXPECT_EQ(c_over, m.rx->src_creation);
+				continue;
+			}
+			/* Up and down by turns, before the marker only. */
+			if (overflows ||
+			    ev.event != (seen % 2 ? KDIST_EV_NODEDOWN :
+					 KDIST_EV_NODEUP))
+				order_bad++;
+			ups += ev.event == KDIST_EV_NODEUP;
+			seen++;
+		}
+	}
+	EXPECT_EQ(-1, n);
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(KDIST_NODE_EV_MAX, seen);
+	EXPECT_EQ(KDIST_NODE_EV_MAX / 2, ups);
+	EXPECT_EQ(1, overflows);
+	EXPECT_EQ(0, order_bad);
+	ASSERT_EQ(0, t_node_get("a", &s));
+	EXPECT_EQ(0, s.queued);
+
+	/* The marker read, events queue again and none is lost. */
+	c = t_node("c", 0, &cc);
+	ASSERT_LE(0, c);
+	expect_event(_metadata, self->a, self->rbuf, KDIST_EV_NODEUP,
+		     KDIST_DOWN_NONE, "c@h1", cc, 0);
+	close(c);
+	expect_event(_metadata, self->a, self->rbuf, KDIST_EV_NODEDOWN,
+		     KDIST_DOWN_CLOSED, "c@h1", cc, 0);
+	ASSERT_EQ(0, t_node_get("a", &s));
+	EXPECT_EQ(lost, s.stats[KDIST_NS_EVENTS_LOST]);
+
+	/* b's report is last in its queue, after its marker. */
+	overflows = 0;
+	seen = 0;
+	while ((n = read(self->b, self->rbuf, RBUF)) > 0) {
+		off = 0;
+		while (t_next(self->rbuf, n, &off, &m)) {
+			memcpy(&ev, m.payload, sizeof(ev));
+			overflows += ev.event == KDIST_EV_OVERFLOW;
+			seen++;
+		}
+	}
+	/* The marker was unread: c's last visit was lost to b. */
+	EXPECT_EQ(1, overflows);
+	EXPECT_EQ(KDIST_NODE_EV_MAX + 2, seen);
+	ASSERT_EQ(0, t_node_get("b", &s));
+	EXPECT_EQ(lost + 2, s.stats[KDIST_NS_EVENTS_LOST]);
+	EXPECT_EQ(KDIST_EV_UNDELIVERABLE, ev.event);
+	EXPECT_EQ(91, ev.cookie);
+	EXPECT_EQ(KDIST_DOWN_NOPROC, ev.reason);
+}
+
 /* A message sent before a node closes arrives before its nodedown. */
 TEST_F(two, nodedown_after_messages)
 {

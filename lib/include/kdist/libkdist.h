@@ -110,6 +110,11 @@ enum kd_node_reason {
 	KD_DOWN_NOPROC = 6,		/* no such node */
 	KD_DOWN_STALE = 7,		/* an old incarnation */
 	KD_DOWN_CONN_LOST = 8,		/* the connection broke (unreachable) */
+	/*
+	 * The kernel dropped this node's events while it did not read;
+	 * the node was found gone when the library looked again.
+	 */
+	KD_DOWN_EVENTS_LOST = 9,
 };
 
 enum kd_msg_kind {
@@ -257,7 +262,14 @@ struct kd_node_stats {
 	uint64_t dropped;	/* messages for processes or names not here */
 	uint64_t bad_envelopes;	/* received payloads that did not decode */
 	uint64_t undeliverable;	/* kernel reports of undeliverable messages */
-	uint64_t resv[7];
+	/*
+	 * Events the kernel dropped while the node did not read
+	 * (KDIST_EV_OVERFLOW): each time, the state of every node was
+	 * learned again, and what changed reported as the events would have.
+	 */
+	uint64_t event_overflows;
+	uint64_t resync_failed;	/* ... and could not be (no memory) */
+	uint64_t resv[5];
 };
 
 /* kd_node_stats copies the node's counters into @stats. */
