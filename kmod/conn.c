@@ -492,6 +492,11 @@ void kdist_conn_dial(struct work_struct *work)
 	if (err)
 		goto fail;
 	set_timeouts(hs.sock);
+	/* Published, so that peer del or host exit can cut it short. */
+	if (!kdist_link_dial_sock(link, hs.sock)) {
+		err = -ESHUTDOWN;
+		goto fail;
+	}
 	err = kernel_connect(hs.sock, (struct sockaddr *)&link->addr,
 			     kdist_addr_len(&link->addr), 0);
 	/* Meanwhile the peer may have called us: then we are done. */
@@ -499,6 +504,7 @@ void kdist_conn_dial(struct work_struct *work)
 		err = -EALREADY;
 	if (!err)
 		err = handshake(&hs);
+	kdist_link_dial_sock(link, NULL);
 	if (err)
 		goto fail;
 	install(&hs);

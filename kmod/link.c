@@ -110,6 +110,7 @@ static void link_release(struct kref *ref)
 	struct kdist_link *link = container_of(ref, struct kdist_link, ref);
 
 	kvfree(link->spare);
+	mutex_destroy(&link->dial_mutex);
 	mutex_destroy(&link->lock);
 	call_rcu(&link->rcu, link_free_rcu);
 }
@@ -2545,6 +2546,33 @@ void kdist_link_install(struct kdist_link *link, struct socket *sock,
 	mutex_unlock(&link->lock);
 }
 
+/*
+ * The dial's socket, @sock, or NULL once the dial lets go of it (before it
+ * installs or releases it). Returns false, and records nothing, if the
+ * link is dead: the dial then gives up. See link->dial_sock.
+ */
+bool kdist_link_dial_sock(struct kdist_link *link, struct socket *sock)
+{
+	bool live = true;
+
+	mutex_lock(&link->dial_mutex);
+	if (sock && READ_ONCE(link->dead))
+		live = false;
+	else
+		link->dial_sock = sock;
+	mutex_unlock(&link->dial_mutex);
+	return live;
+}
+
+/* Wakes a dial in connect() or in the handshake: it fails at once. */
+static void dial_cut(struct kdist_link *link)
+{
+	mutex_lock(&link->dial_mutex);
+	if (link->dial_sock)
+		kernel_sock_shutdown(link->dial_sock, SHUT_RDWR);
+	mutex_unlock(&link->dial_mutex);
+}
+
 /* The dial attempt ended without a connection. */
 void kdist_link_dial_failed(struct kdist_link *link)
 {
@@ -2945,6 +2973,7 @@ static struct kdist_link *link_alloc(struct kdist_host *host,
 	INIT_LIST_HEAD(&link->tx_later);
 	INIT_WORK(&link->work, link_work);
 	INIT_WORK(&link->dial_work, kdist_conn_dial);
+	mutex_init(&link->dial_mutex);
 	INIT_DELAYED_WORK(&link->timer, link_timer);
 	link->retry_at = jiffies;
 	link->timer_at = jiffies;
@@ -3032,6 +3061,8 @@ static void link_stop(struct kdist_link *link, bool admin)
 	sock_close(link);
 	mutex_unlock(&link->lock);
 	wake_up_interruptible_all(&link->host->space_wq);
+	/* dead is set: a dial that starts now gives up by itself. */
+	dial_cut(link);
 	cancel_delayed_work_sync(&link->timer);
 	cancel_work_sync(&link->dial_work);
 	if (cancel_work_sync(&link->work))

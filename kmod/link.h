@@ -224,6 +224,15 @@ struct kdist_link {
 	struct work_struct work;	/* rx, tx and state: the event loop */
 	struct work_struct dial_work;	/* connect and handshake */
 	struct delayed_work timer;	/* ticks, timeouts, retries */
+	/*
+	 * The socket dial_work is connecting or shaking hands on, so that
+	 * link_stop() can cut the attempt short (kernel_sock_shutdown())
+	 * instead of waiting up to a handshake's timeout for it, with
+	 * genl_mutex held when the admin deleted the peer. Set only while
+	 * the link is not dead; both under dial_mutex.
+	 */
+	struct mutex dial_mutex;
+	struct socket *dial_sock;
 };
 
 int kdist_link_init(void);
@@ -270,6 +279,7 @@ bool kdist_link_accept_begin(struct kdist_link *link, bool keep_outbound,
 			     u64 peer_inc);
 void kdist_link_accept_end(struct kdist_link *link);
 bool kdist_link_up(struct kdist_link *link);
+bool kdist_link_dial_sock(struct kdist_link *link, struct socket *sock);
 void kdist_link_dial_failed(struct kdist_link *link);
 void kdist_link_dial_done(struct kdist_link *link);
 void kdist_conn_listener_attach(struct kdist_host *host, struct socket *sock);

@@ -195,6 +195,24 @@ static inline int t_peer_add(const char *name, const char *ip)
 	return err;
 }
 
+/* t_peer_del deletes peer @name of the calling thread's host: 0 or -errno. */
+static inline int t_peer_del(const char *name)
+{
+	char buf[KD_NL_BUF];
+	struct nlmsghdr *nlh;
+	struct kd_nl nl;
+	int err;
+
+	err = t_nl_open(&nl);
+	if (err)
+		return err;
+	nlh = t_nl_req(&nl, buf, KDIST_CMD_PEER_DEL);
+	mnl_attr_put_strz(nlh, KDIST_A_PEER_NAME, name);
+	err = t_nl_talk(&nl, nlh);
+	t_nl_close(&nl);
+	return err;
+}
+
 /*
  * t_mesh_host enters namespace PREFIX-i and makes it host @names[i], with
  * the test secret, tick and session timeout, listening on t_ip(i). The
