@@ -2444,8 +2444,9 @@ void kdist_link_session_of(struct kdist_link *link, u64 *peer_inc, u64 *sid,
 	mutex_lock(&link->lock);
 	*peer_inc = link->fsm.state & KD_FSM_SESSION ? link->peer_inc : 0;
 	*sid = link->fsm.state & KD_FSM_SESSION ? link->sid : 0;
+	/* No resume point without a session to resume (one given up has 0). */
 	spin_lock_bh(&link->rx_lock);
-	*rcv_last = rx_done_seq(link);
+	*rcv_last = *sid ? rx_done_seq(link) : 0;
 	spin_unlock_bh(&link->rx_lock);
 	*gen = link->session_gen;
 	mutex_unlock(&link->lock);
@@ -2521,8 +2522,18 @@ void kdist_link_install(struct kdist_link *link, struct socket *sock,
 	if (resume_ok && had_session) {
 		link_evt(link, KD_FSM_EVT_HS_OK_RESUME);
 		install_sock(link, sock, peer_inc);
-		if (resume(link, peer_rcv_last))
+		if (resume(link, peer_rcv_last)) {
+			/*
+			 * The peer claims frames we never sent: its view of
+			 * the session cannot be ours, and no retry will mend
+			 * it. The session is not offered again (sid 0 is
+			 * never resumed, kd_hs_classify()): the next
+			 * handshake ends it and starts a new one, instead of
+			 * cycling through unreachable and reachable.
+			 */
+			link->sid = 0;
 			link_sock_down(link, -EPROTO);
+		}
 	} else {
 		/* Old session's nodes are down before the new ones come up. */
 		if (restarted && had_session)

@@ -287,7 +287,9 @@ bool kd_hs_keep_outbound(const char *local_name, u64 local_inc,
  * session value the peer's AUTH carried (0 = none). RESUME only if our
  * session is with the incarnation that said HELLO and both AUTHs carried
  * the same session; hosts that hold the same session both get RESUME,
- * and kd_hs_agree() turns any disagreement into a new session.
+ * and kd_hs_agree() turns any disagreement into a new session. A local
+ * session value of 0 is a session given up (kdist.ko clears its id when
+ * a resume check fails): it is never resumed, whatever the peer claims.
  */
 enum kd_hs_verdict kd_hs_classify(u64 local_inc, u64 session_peer_inc,
 				  u64 peer_inc, u64 peer_session_inc)
@@ -296,7 +298,7 @@ enum kd_hs_verdict kd_hs_classify(u64 local_inc, u64 session_peer_inc,
 		return KD_HS_V_NEW;
 	if (session_peer_inc != peer_inc)
 		return KD_HS_V_RESTARTED;
-	if (peer_session_inc != local_inc)
+	if (!local_inc || peer_session_inc != local_inc)
 		return KD_HS_V_LOST;
 	return KD_HS_V_RESUME;
 }

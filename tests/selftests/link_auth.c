@@ -22,6 +22,9 @@
  *     claimed), as a wrong secret is.
  *   rebind_overtakes_nodedown: the test plays alpha again, and announces
  *     a node bound again before the old one's NODE_DOWN, then a stale UP.
+ *   impossible_resume_ends_session: the test plays alpha, resumes its
+ *     session claiming frames beta never sent, and then asks to resume
+ *     it again: beta gives the session up and makes a new one.
  *   duplicate_frames_counted: alpha runs no kdist; the test plays alpha
  *     with the secret (the handshake built with kmod/proto and OpenSSL's
  *     HMAC), and sends DATA frames 1, 1 again and 2 to nb. beta delivers
@@ -552,16 +555,31 @@ static int send_data(int fd, u64 seq, const char *text)
 }
 
 /*
- * Plays alpha's side of a handshake on @fd as the dialer, with the test
- * secret, asking for a new session: 0, or -1 with beta's refusal.
+ * What the played alpha claims in a handshake: the session it holds with
+ * beta (0: none), the last sequence it received from beta, the mode it
+ * asks for. beta's answer comes back in @mode, the id of a new session
+ * made on this connection in @sid.
  */
-static int handshake_as_alpha(int fd)
+struct alpha_hs {
+	u64 session;
+	u64 rcv_last;
+	u8 ask;
+	u8 mode;
+	u64 sid;
+};
+
+/*
+ * Plays alpha's side of a handshake on @fd as the dialer, with the test
+ * secret: 0 once both AUTH_OKs crossed, or -1 with beta's refusal.
+ */
+static int handshake_alpha(int fd, struct alpha_hs *c)
 {
 	struct kd_hs_hello mine = { .ver_min = 1, .ver_max = 1,
 				    .incarnation = ROGUE_INC, .name_len = 5 },
 			   theirs;
-	struct kd_hs_auth auth = { 0 };
-	u8 p[KD_HS_HELLO_MAX], t[KD_HS_TRANSCRIPT_MAX], mode;
+	struct kd_hs_auth auth = { .rcv_last = c->rcv_last,
+				   .peer_inc = c->session };
+	u8 p[KD_HS_HELLO_MAX], t[KD_HS_TRANSCRIPT_MAX];
 	unsigned int maclen = sizeof(auth.mac);
 	int len, i;
 
@@ -573,7 +591,10 @@ static int handshake_as_alpha(int fd)
 		return -1;
 	len = recv_frame(fd, KD_FRAME_T_HELLO, p, sizeof(p));
 	if (len < 0 || kd_hs_decode_hello(p, len, len, &theirs) <= 0)
-		return -1;
+		return -2;
+	c->sid = kd_get_be64(mine.nonce) ^ kd_get_be64(theirs.nonce);
+	if (!c->sid)
+		c->sid = 1;
 	len = kd_hs_transcript(t, sizeof(t), KD_HS_DIR_DIALER, &mine, &theirs,
 			       &auth);
 	if (len < 0 || !HMAC(EVP_sha256(), T_SECRET, strlen(T_SECRET), t, len,
@@ -581,16 +602,51 @@ static int handshake_as_alpha(int fd)
 		return -1;
 	len = kd_hs_encode_auth(p, sizeof(p), &auth);
 	if (len < 0 || send_frame(fd, KD_FRAME_T_AUTH, 0, p, len))
-		return -1;
+		return -3;
 	if (recv_frame(fd, KD_FRAME_T_AUTH, p, sizeof(p)) != KD_HS_AUTH_LEN)
-		return -1;
-	len = kd_hs_encode_auth_ok(p, sizeof(p), KD_HS_MODE_NEW);
+		return -4;
+	len = kd_hs_encode_auth_ok(p, sizeof(p), c->ask);
 	if (len < 0 || send_frame(fd, KD_FRAME_T_AUTH_OK, 0, p, len))
 		return -1;
 	len = recv_frame(fd, KD_FRAME_T_AUTH_OK, p, sizeof(p));
-	if (len < 0 || kd_hs_decode_auth_ok(p, len, len, &mode) <= 0)
+	if (len < 0 || kd_hs_decode_auth_ok(p, len, len, &c->mode) <= 0)
+		return -5;
+	return 0;
+}
+
+/*
+ * Connects as alpha and shakes hands with claims @c; returns the socket,
+ * or -1. beta refuses a connection while it dials alpha itself, if the
+ * dial-race rule keeps its own (CLOSE, duplicate connection): nothing
+ * listens for alpha here, so that dial fails at once, and this tries again.
+ */
+static int connect_as_alpha(struct alpha_hs *c)
+{
+	int fd, i, step = 0;
+
+	for (i = 0; i < 25; i++) {
+		fd = rogue_connect();
+		if (fd >= 0) {
+			step = handshake_alpha(fd, c);
+			if (!step)
+				return fd;
+			close(fd);
+		}
+		usleep(200 * 1000);
+	}
+	fprintf(stderr, "# no handshake as alpha: the last failed at step %d\n",
+		-step);
+	return -1;
+}
+
+/* A handshake as alpha for a new session: 0, or -1. */
+static int handshake_as_alpha(int fd)
+{
+	struct alpha_hs c = { .ask = KD_HS_MODE_NEW };
+
+	if (handshake_alpha(fd, &c))
 		return -1;
-	return mode == KD_HS_MODE_NEW ? 0 : -1;
+	return c.mode == KD_HS_MODE_NEW ? 0 : -1;
 }
 
 struct dup_rx {
@@ -718,6 +774,85 @@ TEST_F_TIMEOUT(au, rebind_overtakes_nodedown, 120)
 	EXPECT_EQ(200, r.creation[2]);
 	/* rb is 200 now: a message to it goes out, by name. */
 	EXPECT_LT(0, t_send(self->b, "rb@alpha", 0, "x", 1));
+}
+
+/*
+ * A resume that cannot be: alpha (played by the test) asks to resume its
+ * session claiming to have received frame 1000 of beta's, which beta never
+ * sent. beta agrees to resume (the session and incarnation match), then
+ * its check of the claim fails: the connection is dropped as a protocol
+ * error, and the session is not offered again, so that such a peer cannot
+ * keep the link cycling through reachable and unreachable. The next
+ * handshake makes a new session: alpha's old node is reported down before
+ * anything of the new one.
+ */
+TEST_F_TIMEOUT(au, impossible_resume_ends_session, 120)
+{
+	struct alpha_hs c = { .ask = KD_HS_MODE_NEW };
+	struct kdist_event ev;
+	struct node_evs r = { 0 };
+	unsigned char buf[4096];
+	struct t_link l;
+	ssize_t n;
+	u64 sid;
+	int fd;
+
+	ASSERT_EQ(0, t_mesh_host(PFX, 1, names, TICK_MS, SESSION_MS));
+	self->b = t_node("nb", O_NONBLOCK, NULL);
+	ASSERT_LE(0, self->b);
+	ASSERT_EQ(0, t_mesh_peers(PFX, 1, 2, names));
+	srand(5);
+	fd = connect_as_alpha(&c);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(KD_HS_MODE_NEW, c.mode);
+	sid = c.sid;
+	ASSERT_EQ(0, send_node(fd, 1, 1, 100));		/* rb, creation 100 */
+	ASSERT_EQ(0, t_wait_event(self->b, KDIST_EV_NODEUP, "rb@alpha",
+				  5000, &ev));
+	close(fd);
+	ASSERT_EQ(0, t_wait_event(self->b, KDIST_EV_UNREACHABLE, "rb@alpha",
+				  5000, &ev));
+	/* Resume, having heard of frames beta never sent. */
+	c = (struct alpha_hs){ .session = sid, .rcv_last = 1000,
+			       .ask = KD_HS_MODE_RESUME };
+	fd = connect_as_alpha(&c);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(KD_HS_MODE_RESUME, c.mode);
+	/* beta drops the connection: a CLOSE at most, then EOF or a reset. */
+	n = recv(fd, buf, sizeof(buf), MSG_WAITALL);
+	TH_LOG("beta sent %zd bytes after the resume", n);
+	EXPECT_TRUE(n <= 0 || n == KD_FRAME_HDR_LEN + KD_FRAME_CLOSE_LEN);
+	if (n > 0)
+		EXPECT_EQ(KD_FRAME_T_CLOSE, buf[1]);
+	EXPECT_GE(0, recv(fd, buf, sizeof(buf), 0));
+	close(fd);
+	ASSERT_EQ(0, t_link_get_in(NS_B, "alpha", &l));
+	t_link_print("beta after the resume", &l);
+	EXPECT_EQ(1, l.stats[KDIST_LS_PROTO_ERRORS]);
+	/* The same claim again: the session is no longer offered. */
+	c = (struct alpha_hs){ .session = sid, .rcv_last = 1000,
+			       .ask = KD_HS_MODE_RESUME };
+	fd = connect_as_alpha(&c);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(KD_HS_MODE_NEW, c.mode);
+	/* A new session: the old rb goes down, then the new rb comes up. */
+	ASSERT_EQ(0, send_node(fd, 1, 1, 300));
+	t_drain(self->b, buf, sizeof(buf), 3000, node_ev_one, &r);
+	ASSERT_EQ(0, t_link_get_in(NS_B, "alpha", &l));
+	close(fd);
+	t_link_print("beta in the new session", &l);
+	TH_LOG("nb heard %u more events of rb@alpha", r.n);
+	/* Reachable at the resume, unreachable at its failure, then the
+	 * new session. */
+	ASSERT_EQ(4, r.n);
+	EXPECT_EQ(KDIST_EV_REACHABLE, r.type[0]);
+	EXPECT_EQ(KDIST_EV_UNREACHABLE, r.type[1]);
+	EXPECT_EQ(KDIST_EV_NODEDOWN, r.type[2]);
+	EXPECT_EQ(100, r.creation[2]);
+	EXPECT_EQ(KDIST_EV_NODEUP, r.type[3]);
+	EXPECT_EQ(300, r.creation[3]);
+	EXPECT_EQ(KDIST_LINK_UP, l.state);
+	EXPECT_EQ(1, l.stats[KDIST_LS_PROTO_ERRORS]);
 }
 
 TEST_HARNESS_MAIN

@@ -375,6 +375,10 @@ static void classify_rules(void)
 	T_EQ(kd_hs_classify(10, 19, 20, 0), KD_HS_V_RESTARTED);
 	T_EQ(kd_hs_classify(10, 20, 20, 0), KD_HS_V_LOST);
 	T_EQ(kd_hs_classify(10, 20, 20, 9), KD_HS_V_LOST);
+	/* A session given up (value 0) is not resumed, even with a peer
+	 * that claims none either. */
+	T_EQ(kd_hs_classify(0, 20, 20, 0), KD_HS_V_LOST);
+	T_EQ(kd_hs_classify(0, 20, 20, 10), KD_HS_V_LOST);
 }
 
 /* both ends reach RESUME together or not at all */
