@@ -28,6 +28,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/moduleparam.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/rculist.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
@@ -112,6 +114,7 @@ static void node_free_rcu(struct rcu_head *rcu)
 	struct kdist_node *node = container_of(rcu, struct kdist_node, rcu);
 
 	kvfree(node->spare);
+	put_pid(node->owner);
 	kfree(node);
 }
 
@@ -217,7 +220,7 @@ static void node_init(struct kdist_node *node, struct kdist_host *host,
 	kref_init(&node->ref);
 	node->host = host;
 	strscpy(node->name, name, sizeof(node->name));
-	node->owner = task_tgid_vnr(current);
+	node->owner = get_pid(task_tgid(current));
 	spin_lock_init(&node->lock);
 	node->rxq_tail = &node->rxq_head;
 	mutex_init(&node->read_lock);
@@ -974,7 +977,8 @@ static void ref_fill(struct kdist_node *node, struct kdist_node_ref *r)
 {
 	strscpy(r->name, node->name, sizeof(r->name));
 	r->creation = node->creation;
-	r->owner = node->owner;
+	/* As the caller's pid namespace sees it: 0 if it cannot. */
+	r->owner = pid_nr_ns(node->owner, task_active_pid_ns(current));
 	spin_lock_bh(&node->lock);
 	r->queued = node->rx_count;
 	r->queued_bytes = node->rx_bytes;

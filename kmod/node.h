@@ -66,7 +66,11 @@ struct kdist_node {
 	struct kdist_host *host;
 	char name[KDIST_NODE_NAME_MAX];
 	u64 creation;
-	pid_t owner;
+	/*
+	 * The process that bound it, with a reference: shown to each reader
+	 * as seen from its own pid namespace (kdist_node_snapshot()).
+	 */
+	struct pid *owner;
 	/*
 	 * Protects rxq, rx_bytes, rx_count, rx_events, ev_overflow and dead.
 	 * Taken with bottom

@@ -111,7 +111,8 @@
  *
  *     KDIST_A_NODE_NAME: string
  *     KDIST_A_NODE_CREATION: u64
- *     KDIST_A_NODE_PID: u32, the process that bound it
+ *     KDIST_A_NODE_PID: u32, the process that bound it, as the pid
+ *       namespace of the process that asks sees it (0: not in it)
  *     KDIST_A_NODE_QUEUED: u32, messages and events waiting to be read
  *     KDIST_A_NODE_QUEUED_BYTES: u64
  *     KDIST_A_NODE_STATS: nest of u64, enum kdist_node_stat

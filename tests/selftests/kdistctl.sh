@@ -746,9 +746,11 @@ t_peer_del() {
 }
 
 # node_start: binds $NODE_NAME in $NS from a helper that stays until
-# node_stop; $TMP/node.info gets its "pid creation".
+# node_stop; $TMP/node.info gets its "pid creation". Arguments, if any, are
+# a command the helper runs under (unshare -pf: a pid namespace of its own).
 node_start() {
-	ip netns exec "$NS" python3 -c '
+	rm -f "$TMP/node.info"
+	ip netns exec "$NS" "$@" python3 -c '
 import fcntl, os, struct, sys, time
 NAME_MAX = 64	# KDIST_NODE_NAME_MAX
 # KDIST_IOC_BIND = _IOWR(0xd1, 1, struct kdist_bind)
@@ -813,6 +815,44 @@ assert n['stats']['undeliverable'] == 0, n
 	run node_after kd -j node show && expect_rc 0 && expect_empty_array
 }
 
+# The owner's pid is shown as the asker's pid namespace sees it: the
+# helper binds as pid 1 of a namespace of its own; kdistctl in the initial
+# namespace sees its real pid, kdistctl inside it sees 1, and kdistctl in
+# another new namespace, which cannot see it, gets 0.
+t_node_pid_namespaces() {
+	local inner creation outer
+	if [[ ! -c /dev/kdist ]]; then
+		SKIP_WHY="no /dev/kdist"
+		return "$SKIP_RC"
+	fi
+	node_start unshare -pf --kill-child || return 1
+	read -r inner creation <"$TMP/node.info"
+	outer=$(cat "/proc/$NODE_PID/task/$NODE_PID/children" 2>/dev/null)
+	outer=${outer%% *}
+	if [[ "$inner" != 1 || -z "$outer" ]]; then
+		echo "the helper is pid $inner inside, '$outer' outside" | diag
+		[[ -n "$outer" ]] && kill -KILL "$outer" 2>/dev/null
+		node_stop
+		return 1
+	fi
+	local check="
+assert len(d) == 1 and d[0]['creation'] == '$creation', d
+assert d[0]['pid'] == PID, (d[0]['pid'], PID)
+"
+	run pid_outer kd -j node show && expect_rc 0 &&
+	json_check "$LAST.out" "PID = $outer$check" &&
+	run pid_inner nsenter -t "$outer" -p -- "$KDISTCTL" -n "$NS" -j node show &&
+	expect_rc 0 && json_check "$LAST.out" "PID = 1$check" &&
+	run pid_other unshare -pf -- "$KDISTCTL" -n "$NS" -j node show &&
+	expect_rc 0 && json_check "$LAST.out" "PID = 0$check"
+	local rc=$?
+	# unshare -f ignores SIGTERM while it waits for its child: end the
+	# child, pid 1 of its namespace, and unshare follows.
+	kill -KILL "$outer" 2>/dev/null
+	node_stop
+	return $rc
+}
+
 t_secret_never_shown() {
 	local leaks
 	leaks=$(grep -rlF -e "$SECRET" -e "$SECRET2" "$TMP" --include='*.out' \
@@ -864,6 +904,7 @@ readonly TESTS=(
 	"t_peer_unpriv|peer add/del as nobody fail; link and node show work"
 	"t_peer_del|peer del forgets the peer; an unknown peer fails"
 	"t_node_show|node show lists a bound node, as a table and in JSON"
+	"t_node_pid_namespaces|node show gives the owner's pid as the asker's pid namespace sees it"
 	"t_secret_never_shown|the secret appears in no output"
 )
 
