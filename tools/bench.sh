@@ -171,14 +171,19 @@ for label, name, key, op, target, *path in rows:
     verdict = 'met' if ok else 'MISSED'
     run = load(name)
     if run.get("noisy"):
+        # The spread of the row's own path: the actor row's is not dev's.
+        # Its per-round ratios are to the baseline, not to dev: only its
+        # own p50's spread applies.
+        mine = [r for r in run["results"] if r["path"] == (path[0] if path else "dev")]
         spans = [(r["round_ratio_p25"], r["round_ratio_p75"])
-                 for r in run["results"] if "round_ratio_p25" in r]
+                 for r in mine if "round_ratio_p25" in r and
+                 not key.startswith("ratio_dev")]
         if spans:
             lo, hi = max(spans, key=lambda x: x[1] / x[0])
             verdict += (f" (noisy run: the per-round ratio spanned {lo:.2f}x-"
                         f"{hi:.2f}x over the middle half of the rounds; not trusted)")
         else:
-            worst = max(r.get("round_p50_spread", 1) for r in run["results"])
+            worst = max([r.get("round_p50_spread", 1) for r in mine] or [1])
             verdict += f" (noisy run: a p50 moved {worst:.1f}x between rounds; not trusted)"
     print(f"  {label:42s} {v:6.2f}x   target {op} {target:.2f}x  {verdict}")
 
