@@ -261,6 +261,7 @@ struct kdist_node *kdist_node_create(struct kdist_host *host,
 	if (find_locked(host, name)) {
 		spin_unlock(&host->nodes_lock);
 		mutex_destroy(&node->read_lock);
+		put_pid(node->owner);
 		kfree(node);
 		return ERR_PTR(-EADDRINUSE);
 	}
