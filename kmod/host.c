@@ -196,7 +196,6 @@ static int __net_init kdist_net_init(struct net *net)
 	memcpy(host->name, host->conf.name, sizeof(host->name));
 	spin_lock_init(&host->nodes_lock);
 	hash_init(host->nodes);
-	host->next_creation = 0;
 	init_waitqueue_head(&host->space_wq);
 	atomic_set(&host->space_gen, 0);
 	kdist_link_host_init(host);

@@ -65,12 +65,11 @@ struct kdist_host {
 	char name[KDIST_HOST_NAME_MAX];
 
 	/*
-	 * Protects the nodes table (writers; readers use RCU) and
-	 * next_creation. Process context only.
+	 * Protects the nodes table (writers; readers use RCU). Process
+	 * context only.
 	 */
 	spinlock_t nodes_lock;
 	DECLARE_HASHTABLE(nodes, KDIST_NODES_HASH_BITS);
-	u64 next_creation;
 	/* Writers waiting for room in a queue or in their send budget. */
 	wait_queue_head_t space_wq;
 	/* Bumped whenever a queue of this host frees room (see node.c). */

@@ -200,18 +200,24 @@ int kdist_node_addr(const struct kdist_node *node, char *buf)
 	return kdist_addr_join(buf, node->name, host);
 }
 
-/*
- * A creation is never reused on a host: it grows by at least one per node
- * and starts from the wall clock in nanoseconds, so a host made again
- * (a new namespace, a reloaded module) continues above the old values.
- */
-static u64 next_creation(struct kdist_host *host)
-{
-	u64 now = ktime_get_real_ns();
+/* The last creation given, by any host: see next_creation(). */
+static atomic64_t creation_last = ATOMIC64_INIT(0);
 
-	lockdep_assert_held(&host->nodes_lock);
-	host->next_creation = max(host->next_creation + 1, now);
-	return host->next_creation;
+/*
+ * A creation is never reused: it is the wall clock in nanoseconds, or one
+ * above the last creation the module gave on any host, whichever is
+ * larger. So a host made again (a new namespace of the same name) always
+ * continues above its old values, even after the clock was set back; a
+ * reloaded module or a rebooted machine starts again from the clock.
+ */
+static u64 next_creation(void)
+{
+	s64 last = atomic64_read(&creation_last), next;
+
+	do {
+		next = max_t(u64, last + 1, ktime_get_real_ns());
+	} while (!atomic64_try_cmpxchg(&creation_last, &last, next));
+	return next;
 }
 
 static void node_init(struct kdist_node *node, struct kdist_host *host,
@@ -265,7 +271,7 @@ struct kdist_node *kdist_node_create(struct kdist_host *host,
 		kfree(node);
 		return ERR_PTR(-EADDRINUSE);
 	}
-	node->creation = next_creation(host);
+	node->creation = next_creation();
 	hash_add_rcu(host->nodes, &node->hnode, kdist_name_hash(name));
 	spin_unlock(&host->nodes_lock);
 	announce(node, KDIST_EV_NODEUP, KDIST_DOWN_NONE);

@@ -101,6 +101,38 @@ TEST(bind_errors)
 	close(fd);
 }
 
+/*
+ * A host made again after the wall clock was set back does not give old
+ * creations again: a node of the same name on the new host has a larger
+ * creation than the old one, which any peer or PID may still hold. The
+ * clock goes back one hour for the new host's bind, then forward again.
+ */
+TEST(creation_not_reused_after_clock_set_back)
+{
+	static uint64_t c1, c2;	/* static: the harness longjmps */
+	struct timespec back, now;
+	int fd;
+
+	fresh_host(_metadata);
+	fd = t_node("n1", 0, &c1);
+	ASSERT_LE(0, fd);
+	close(fd);
+	/* The host goes with its namespace; a new one takes the name. */
+	ASSERT_EQ(0, clock_gettime(CLOCK_REALTIME, &back));
+	back.tv_sec -= 3600;
+	ASSERT_EQ(0, clock_settime(CLOCK_REALTIME, &back));
+	fresh_host(_metadata);
+	fd = t_node("n1", 0, &c2);
+	ASSERT_EQ(0, clock_gettime(CLOCK_REALTIME, &now));
+	now.tv_sec += 3600;
+	ASSERT_EQ(0, clock_settime(CLOCK_REALTIME, &now));
+	ASSERT_LE(0, fd);
+	close(fd);
+	TH_LOG("creation %llu, then %llu with the clock an hour back",
+	       (unsigned long long)c1, (unsigned long long)c2);
+	EXPECT_LT(c1, c2);
+}
+
 /* KDIST_IOC_SELF: the node's own name, host and creation; unbound: error. */
 TEST(self_ioctl)
 {
