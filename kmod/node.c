@@ -431,6 +431,19 @@ bool kdist_node_prewake(struct kdist_node *node)
 	return true;
 }
 
+/* @ev about @src as a queue entry, or NULL. Process context. */
+static struct kdist_msg *event_msg(const char *src, u8 src_len,
+				   const struct kdist_event *ev)
+{
+	struct kdist_msg *msg;
+
+	msg = kdist_msg_alloc(KDIST_RX_EVENT, src, src_len, ev->creation, 0,
+			      sizeof(*ev), GFP_KERNEL);
+	if (msg)
+		memcpy(kdist_msg_payload(msg), ev, sizeof(*ev));
+	return msg;
+}
+
 /* Queues an event for @node; events are never refused for room. */
 int kdist_node_event(struct kdist_node *node, const char *src, u8 src_len,
 		     const struct kdist_event *ev)
@@ -438,11 +451,9 @@ int kdist_node_event(struct kdist_node *node, const char *src, u8 src_len,
 	struct kdist_msg *msg;
 	int err;
 
-	msg = kdist_msg_alloc(KDIST_RX_EVENT, src, src_len, ev->creation, 0,
-			      sizeof(*ev), GFP_KERNEL);
+	msg = event_msg(src, src_len, ev);
 	if (!msg)
 		return -ENOMEM;
-	memcpy(kdist_msg_payload(msg), ev, sizeof(*ev));
 	err = kdist_node_enqueue(node, msg, true);
 	if (err)
 		kvfree(msg);
@@ -471,11 +482,9 @@ static int event_about(struct kdist_node *node, const char *src, u8 src_len,
 		atomic64_inc(&node->events_lost);
 		return 0;
 	}
-	msg = kdist_msg_alloc(KDIST_RX_EVENT, src, src_len, ev->creation, 0,
-			      sizeof(*ev), GFP_KERNEL);
+	msg = event_msg(src, src_len, ev);
 	if (!msg)
 		return -ENOMEM;
-	memcpy(kdist_msg_payload(msg), ev, sizeof(*ev));
 	spin_lock_bh(&node->lock);
 	if (node->dead) {
 		err = -EPIPE;

@@ -273,6 +273,47 @@ static void peer_add(struct kd_node *n, const char *name, uint64_t creation,
 	}
 }
 
+/* The other nodes as the kernel lists them, with their full names. */
+struct node_list {
+	struct kdist_node_info *v;
+	char (*full)[KD_NODE_MAX];	/* "name@host"; "" for this node */
+	uint32_t nr;
+};
+
+static void node_list_free(struct node_list *l)
+{
+	free(l->v);
+	free(l->full);
+}
+
+/* Reads the kernel's node list into @l: 0 or -errno. */
+static int node_list_get(struct kd_node *n, struct node_list *l)
+{
+	uint32_t i;
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	err = nodes_get(n->fd, &l->v, &l->nr);
+	if (err)
+		return err;
+	l->full = calloc(l->nr ? l->nr : 1, sizeof(*l->full));
+	if (!l->full) {
+		node_list_free(l);
+		return -ENOMEM;
+	}
+	for (i = 0; i < l->nr; i++) {
+		struct kdist_node_info *v = &l->v[i];
+
+		v->name[KDIST_NODE_NAME_MAX - 1] = 0;
+		v->host[KDIST_HOST_NAME_MAX - 1] = 0;
+		if (v->local && v->creation == n->creation &&
+		    !strcmp(v->name, n->short_name))
+			continue;	/* this node itself */
+		snprintf(l->full[i], KD_NODE_MAX, "%s@%s", v->name, v->host);
+	}
+	return 0;
+}
+
 /*
  * Records the other nodes the kernel knows as peers. Events read later
  * correct what changes meanwhile: they carry creations, so applying one
@@ -280,61 +321,28 @@ static void peer_add(struct kd_node *n, const char *name, uint64_t creation,
  */
 static int learn_nodes(struct kd_node *n)
 {
-	struct kdist_node_info *v;
-	uint32_t nr, i;
+	struct node_list l;
+	uint32_t i;
 	int err;
 
-	err = nodes_get(n->fd, &v, &nr);
+	err = node_list_get(n, &l);
 	if (err)
 		return err;
-	for (i = 0; i < nr; i++) {
-		char full[KD_NODE_MAX];
-
-		v[i].name[KDIST_NODE_NAME_MAX - 1] = 0;
-		v[i].host[KDIST_HOST_NAME_MAX - 1] = 0;
-		if (v[i].local && v[i].creation == n->creation &&
-		    !strcmp(v[i].name, n->short_name))
-			continue;
-		snprintf(full, sizeof(full), "%s@%s", v[i].name, v[i].host);
-		peer_add(n, full, v[i].creation,
-			 v[i].state == KDIST_NODE_UNREACHABLE ?
-			 KDI_PEER_UNREACHABLE : KDI_PEER_UP);
-	}
-	free(v);
+	for (i = 0; i < l.nr; i++)
+		if (l.full[i][0])
+			peer_add(n, l.full[i], l.v[i].creation,
+				 l.v[i].state == KDIST_NODE_UNREACHABLE ?
+				 KDI_PEER_UNREACHABLE : KDI_PEER_UP);
+	node_list_free(&l);
 	return 0;
 }
 
-/* Is entry @v this node itself? */
-static bool info_is_self(const struct kd_node *n,
-			 const struct kdist_node_info *v)
-{
-	return v->local && v->creation == n->creation &&
-	       !strcmp(v->name, n->short_name);
-}
-
 struct resync {
-	struct kd_node *n;
-	struct kdist_node_info *v;
-	uint32_t nr;
+	const struct node_list *l;
 	struct kdist_event *downs;	/* peers up here, gone there */
 	char (*names)[KD_NODE_MAX];
 	uint32_t ndowns, max;
 };
-
-/* The kernel's entry for "name@host" @full, or NULL. */
-static const struct kdist_node_info *info_find(const struct resync *r,
-					       const char *full)
-{
-	char buf[KD_NODE_MAX];
-	uint32_t i;
-
-	for (i = 0; i < r->nr; i++) {
-		snprintf(buf, sizeof(buf), "%s@%s", r->v[i].name, r->v[i].host);
-		if (!strcmp(buf, full) && !info_is_self(r->n, &r->v[i]))
-			return &r->v[i];
-	}
-	return NULL;
-}
 
 static void count_one(struct kdi_hnode *h, void *arg)
 {
@@ -346,12 +354,14 @@ static void resync_down(struct kdi_hnode *h, void *arg)
 {
 	struct kdi_peer *p = kdi_container_of(h, struct kdi_peer, h);
 	struct resync *r = arg;
-	const struct kdist_node_info *v;
+	uint32_t i;
 
 	if (p->state == KDI_PEER_DOWN || r->ndowns == r->max)
 		return;
-	v = info_find(r, p->name);
-	if (v && v->creation == p->creation)
+	for (i = 0; i < r->l->nr; i++)
+		if (!strcmp(r->l->full[i], p->name))
+			break;
+	if (i < r->l->nr && r->l->v[i].creation == p->creation)
 		return;
 	r->downs[r->ndowns] = (struct kdist_event){
 		.event = KDIST_EV_NODEDOWN,
@@ -373,18 +383,15 @@ static void resync_down(struct kdi_hnode *h, void *arg)
  */
 int kdi_peers_resync(struct kd_node *n)
 {
-	struct resync r = { .n = n };
+	struct node_list l;
+	struct resync r = { .l = &l };
 	struct kdist_event ev;
 	uint32_t i, peers = 0;
 	int err;
 
-	err = nodes_get(n->fd, &r.v, &r.nr);
+	err = node_list_get(n, &l);
 	if (err)
 		return err;
-	for (i = 0; i < r.nr; i++) {
-		r.v[i].name[KDIST_NODE_NAME_MAX - 1] = 0;
-		r.v[i].host[KDIST_HOST_NAME_MAX - 1] = 0;
-	}
 	kdi_map_each(&n->peers, count_one, &peers);
 	r.max = peers;
 	r.downs = calloc(peers ? peers : 1, sizeof(*r.downs));
@@ -396,15 +403,14 @@ int kdi_peers_resync(struct kd_node *n)
 	kdi_map_each(&n->peers, resync_down, &r);
 	for (i = 0; i < r.ndowns; i++)
 		kdi_node_event(n, r.names[i], &r.downs[i]);
-	for (i = 0; i < r.nr; i++) {
-		const struct kdist_node_info *v = &r.v[i];
-		char full[KD_NODE_MAX];
-		struct kdi_peer *p;
+	for (i = 0; i < l.nr; i++) {
+		const struct kdist_node_info *v = &l.v[i];
+		const char *full = l.full[i];
 		bool unreach = v->state == KDIST_NODE_UNREACHABLE;
+		struct kdi_peer *p;
 
-		if (info_is_self(n, v))
+		if (!full[0])
 			continue;
-		snprintf(full, sizeof(full), "%s@%s", v->name, v->host);
 		p = kdi_peer_find(n, full);
 		ev = (struct kdist_event){ .creation = v->creation };
 		if (!p || p->creation < v->creation) {
@@ -430,7 +436,7 @@ int kdi_peers_resync(struct kd_node *n)
 out:
 	free(r.downs);
 	free(r.names);
-	free(r.v);
+	node_list_free(&l);
 	return err;
 }
 

@@ -196,17 +196,21 @@ static int send_more(FIXTURE_DATA(bt) *self, int fd, struct bt_dir *d)
 }
 
 /*
- * Milliseconds since the TCP socket of namespace @ns's link (port T_PORT)
- * last received an ack (tcpi_last_ack_recv, "lastack" of ss -i; absent
- * when 0), or -1 if there is no such socket.
+ * Reads ss -i of the TCP socket of namespace @ns's link (port T_PORT):
+ * returns the milliseconds since it last received an ack
+ * (tcpi_last_ack_recv, "lastack"; absent when 0), or -1 if there is no such
+ * socket. With @info, also copies its info line there for the log: cwnd,
+ * rtt, unacked and notsent say where a frame waited.
  */
-static int tcp_lastack_ms(const char *ns)
+static int tcp_ss(const char *ns, char *info, size_t len)
 {
 	char cmd[256], line[1024];
 	int ms = -1;
 	FILE *f;
 	char *p;
 
+	if (info)
+		snprintf(info, len, "(none)");
 	snprintf(cmd, sizeof(cmd),
 		 "ip netns exec %s ss -Htin state established '( sport = :%d or dport = :%d )' 2>/dev/null",
 		 ns, T_PORT, T_PORT);
@@ -215,38 +219,20 @@ static int tcp_lastack_ms(const char *ns)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
 		/* A socket's line, then its info line, indented. */
-		if (line[0] != ' ' && line[0] != '\t')
+		if (line[0] != ' ' && line[0] != '\t') {
 			ms = 0;
+			continue;
+		}
 		p = strstr(line, "lastack:");
 		if (p && ms >= 0)
 			ms = atoi(p + strlen("lastack:"));
+		if (info) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(info, len, "%s", line + strspn(line, " \t"));
+		}
 	}
 	pclose(f);
 	return ms;
-}
-
-/*
- * The TCP info line (ss -i) of the link's socket in namespace @ns, in @buf,
- * for the log: cwnd, rtt, unacked and notsent say where a frame waited.
- */
-static void tcp_info_line(const char *ns, char *buf, size_t len)
-{
-	char cmd[256], line[1024];
-	FILE *f;
-
-	snprintf(buf, len, "(none)");
-	snprintf(cmd, sizeof(cmd),
-		 "ip netns exec %s ss -Htin state established '( sport = :%d or dport = :%d )' 2>/dev/null",
-		 ns, T_PORT, T_PORT);
-	f = popen(cmd, "r");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		if (line[0] == ' ' || line[0] == '\t') {
-			line[strcspn(line, "\n")] = 0;
-			snprintf(buf, len, "%s", line + strspn(line, " \t"));
-		}
-	pclose(f);
 }
 
 /*
@@ -304,17 +290,17 @@ TEST_F_TIMEOUT(bt, mib_messages_at_1mbit, 300)
 		    la.stats[KDIST_LS_LAST_RX_MS] > quiet_a) {
 			quiet_a = la.stats[KDIST_LS_LAST_RX_MS];
 			if (quiet_a > long_wait)
-				tcp_info_line(NS_B, tcp_b, sizeof(tcp_b));
+				tcp_ss(NS_B, tcp_b, sizeof(tcp_b));
 		}
 		if (!t_link_get_in(NS_B, "alpha", &lb) &&
 		    lb.stats[KDIST_LS_LAST_RX_MS] > quiet_b) {
 			quiet_b = lb.stats[KDIST_LS_LAST_RX_MS];
 			if (quiet_b > long_wait)
-				tcp_info_line(NS_A, tcp_a, sizeof(tcp_a));
+				tcp_ss(NS_A, tcp_a, sizeof(tcp_a));
 		}
 		/* ... and without a frame or a TCP ack: its silence. */
-		ack_a = tcp_lastack_ms(NS_A);
-		ack_b = tcp_lastack_ms(NS_B);
+		ack_a = tcp_ss(NS_A, NULL, 0);
+		ack_b = tcp_ss(NS_B, NULL, 0);
 		ASSERT_LE(0, ack_a);
 		ASSERT_LE(0, ack_b);
 		samples++;
